@@ -1,0 +1,1 @@
+"""Pulumi components of b2c-signup, one per module."""

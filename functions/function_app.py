@@ -1,0 +1,124 @@
+"""HTTP entry point B2C calls as an API connector: authenticate, parse, ask the rules, reply."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+import os
+
+import azure.functions as func
+import signup_rules
+from signup_rules import Credentials, Decision, Outcome, Settings
+
+MAX_BODY_BYTES = 64 * 1024
+REALM = "b2c-signup"
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+logger = logging.getLogger("b2c_signup")
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+def _load_settings() -> Settings:
+    settings = signup_rules.load_settings(os.environ)
+    for error in settings.errors:
+        logger.error("configuration error, refusing every sign-up until fixed: %s", error)
+    return settings
+
+
+# Read once per process: app settings only change with a restart of the host.
+SETTINGS = _load_settings()
+
+
+def _json(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers=headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return _json(
+        status, {"version": signup_rules.API_VERSION, "status": status, "userMessage": message}, headers
+    )
+
+
+def is_authorized(header: str | None, expected: Credentials | None) -> bool:
+    """Check an `Authorization: Basic` header against the configured pair in constant time.
+
+    Written by hand because werkzeug's parser decodes leniently (it accepts bad padding and
+    latin-1), and a gate that B2C alone should pass is better strict.
+    """
+    if expected is None or not header:
+        return False
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return False
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return False
+    # Both comparisons always run, so timing does not reveal which half was wrong.
+    user_ok = hmac.compare_digest(username.encode(), expected.username.encode())
+    password_ok = hmac.compare_digest(password.encode(), expected.password.encode())
+    return user_ok & password_ok
+
+
+def _log_decision(decision: Decision, req: func.HttpRequest, client_id: object) -> None:
+    level = logging.INFO if decision.outcome is Outcome.ADMITTED else logging.WARNING
+    logger.log(
+        level,
+        "signup decision=%s step=%s domain=%s client_id=%s traceparent=%s",
+        decision.outcome.value,
+        decision.step,
+        decision.domain,
+        client_id if isinstance(client_id, str) else None,
+        req.headers.get("traceparent"),
+    )
+
+
+def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
+    """The whole request pipeline; `settings` is a parameter so tests can vary it."""
+    if req.method.upper() != "POST":
+        return _error(405, "Use POST.", {"Allow": "POST"})
+    if not is_authorized(req.headers.get("Authorization"), settings.credentials):
+        logger.warning("signup request refused: missing or wrong basic-auth credentials")
+        return _error(
+            401,
+            "Authentication required.",
+            {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
+        )
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        logger.warning("signup request refused: body of %d bytes exceeds the limit", len(body))
+        return _error(413, f"Request body exceeds {MAX_BODY_BYTES} bytes.")
+    claims: object = None
+    try:
+        claims = json.loads(body)
+        decision = signup_rules.decide(claims, settings.rules, settings.messages)
+    except Exception as exc:  # noqa: BLE001 - fail closed: B2C must never see a 5xx or a trace
+        logger.error("signup request could not be decided: %s", type(exc).__name__)
+        decision = Decision(
+            200,
+            signup_rules.block_page(settings.messages.unavailable),
+            Outcome.BAD_REQUEST,
+            None,
+            None,
+        )
+    _log_decision(decision, req, claims.get("client_id") if isinstance(claims, dict) else None)
+    return _json(decision.status, decision.body)
+
+
+@app.route(route="validate-signup", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def validate_signup(req: func.HttpRequest) -> func.HttpResponse:
+    # Every method is routed here so that a wrong one gets a clear 405, not the host's 404.
+    return handle(req, SETTINGS)

@@ -1,0 +1,237 @@
+"""Pure sign-up rules for the B2C API connector: settings, email extraction, domain matching, replies."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from email_validator import EmailNotValidError, validate_email
+
+API_VERSION = "1.0.0"
+
+DEFAULT_DENIED_MESSAGE = "Sign-up is limited to approved organisations. Please use your work email address."
+DEFAULT_INVALID_EMAIL_MESSAGE = "Please enter a valid email address."
+DEFAULT_UNAVAILABLE_MESSAGE = (
+    "Sign-up is not available right now. Please try again later or contact your administrator."
+)
+
+# An unresolved Key Vault reference surfaces as its own literal text in the app setting; accepting
+# it as a password would let anyone who can read the app configuration authenticate.
+_KEY_VAULT_REFERENCE_PREFIX = "@microsoft.keyvault("
+
+
+class Step(enum.Enum):
+    """API connector steps this function serves (the `step` claim B2C sends)."""
+
+    POST_FEDERATION_SIGNUP = "PostFederationSignup"
+    POST_ATTRIBUTE_COLLECTION = "PostAttributeCollection"
+
+
+class Outcome(enum.Enum):
+    """What happened to a sign-up, as logged."""
+
+    ADMITTED = "admitted"
+    REFUSED_DOMAIN = "refused-domain"
+    NO_VALID_EMAIL = "no-valid-email"
+    BAD_REQUEST = "bad-request"
+    MISCONFIGURED = "misconfigured"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the setting and the fix."""
+
+
+# NamedTuples rather than dataclasses: defining a dataclass costs about a millisecond at import,
+# and import time is part of every cold start B2C waits through.
+class DomainRule(NamedTuple):
+    """One allowlist entry, held as the lowercase ASCII (IDNA) form of its domain."""
+
+    domain: str
+    wildcard: bool
+
+    def matches(self, ascii_domain: str) -> bool:
+        if self.wildcard:
+            # Label boundary: "*.contoso.com" admits "a.contoso.com", never "evilcontoso.com"
+            # and never the apex itself.
+            return ascii_domain.endswith("." + self.domain)
+        return ascii_domain == self.domain
+
+    def __str__(self) -> str:
+        return ("*." if self.wildcard else "") + self.domain
+
+
+class Credentials(NamedTuple):
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+class Messages(NamedTuple):
+    denied: str = DEFAULT_DENIED_MESSAGE
+    invalid_email: str = DEFAULT_INVALID_EMAIL_MESSAGE
+    unavailable: str = DEFAULT_UNAVAILABLE_MESSAGE
+
+
+class Settings(NamedTuple):
+    """Everything the function reads from app settings, validated once per process.
+
+    `rules` or `credentials` is None when its settings are unusable; `errors` says why. The
+    function then refuses every request (fail closed) instead of guessing.
+    """
+
+    rules: tuple[DomainRule, ...] | None
+    credentials: Credentials | None
+    messages: Messages
+    errors: tuple[str, ...]
+
+
+class Decision(NamedTuple):
+    """The reply for B2C plus what the logs may say about it (never the address)."""
+
+    status: int
+    body: dict[str, Any]
+    outcome: Outcome
+    step: str | None
+    domain: str | None
+
+
+def email_domain(address: object) -> str | None:
+    """Return the lowercase ASCII domain of a valid address, or None.
+
+    email-validator does the RFC and IDNA work: `bücher.example` and `xn--bcher-kva.example`
+    come back as the same ASCII domain. Deliverability (DNS) is not checked: B2C has already
+    verified the mailbox, and a DNS lookup on the hot path would eat into B2C's 20 s budget.
+    """
+    if not isinstance(address, str) or not address.strip():
+        return None
+    try:
+        result = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return result.ascii_domain.lower()
+
+
+def parse_domain_rule(entry: str) -> DomainRule:
+    """Parse one allowlist entry (`contoso.com` or `*.contoso.com`), or raise ConfigError."""
+    text = entry.strip()
+    wildcard = text.startswith("*.")
+    bare = text[2:] if wildcard else text
+    domain = email_domain("postmaster@" + bare) if bare and "@" not in bare else None
+    if domain is None:
+        raise ConfigError(
+            f"ALLOWED_EMAIL_DOMAINS entry {entry!r} is not a domain. Use a plain domain "
+            "such as 'contoso.com' or a subdomain wildcard such as '*.contoso.com'."
+        )
+    return DomainRule(domain=domain, wildcard=wildcard)
+
+
+def parse_allowlist(raw: str | None) -> tuple[DomainRule, ...]:
+    """Parse the comma-separated allowlist; every entry must be valid, none is dropped."""
+    entries = [part for part in (raw or "").split(",") if part.strip()]
+    if not entries:
+        raise ConfigError(
+            "ALLOWED_EMAIL_DOMAINS is empty. Set it to a comma-separated list such as "
+            "'contoso.com,*.fabrikam.com'."
+        )
+    return tuple(parse_domain_rule(entry) for entry in entries)
+
+
+def parse_credentials(username: str | None, password: str | None) -> Credentials:
+    if not username or not password:
+        missing = [
+            name
+            for name, value in (("BASIC_AUTH_USERNAME", username), ("BASIC_AUTH_PASSWORD", password))
+            if not value
+        ]
+        raise ConfigError(
+            f"{' and '.join(missing)} not set: every request is refused until the basic-auth "
+            "pair the API connector uses is configured."
+        )
+    if password.strip().lower().startswith(_KEY_VAULT_REFERENCE_PREFIX):
+        raise ConfigError(
+            "BASIC_AUTH_PASSWORD is an unresolved Key Vault reference: grant the app's identity "
+            "'Key Vault Secrets User' on the vault and set keyVaultReferenceIdentity."
+        )
+    return Credentials(username=username, password=password)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate the app settings; collect every problem instead of stopping at one."""
+    errors: list[str] = []
+    rules: tuple[DomainRule, ...] | None
+    credentials: Credentials | None
+    try:
+        rules = parse_allowlist(environ.get("ALLOWED_EMAIL_DOMAINS"))
+    except ConfigError as exc:
+        rules, errors = None, [*errors, str(exc)]
+    try:
+        credentials = parse_credentials(
+            environ.get("BASIC_AUTH_USERNAME"), environ.get("BASIC_AUTH_PASSWORD")
+        )
+    except ConfigError as exc:
+        credentials, errors = None, [*errors, str(exc)]
+    messages = Messages(
+        denied=environ.get("SIGNUP_DENIED_MESSAGE") or DEFAULT_DENIED_MESSAGE,
+        invalid_email=environ.get("SIGNUP_INVALID_EMAIL_MESSAGE") or DEFAULT_INVALID_EMAIL_MESSAGE,
+        unavailable=environ.get("SIGNUP_UNAVAILABLE_MESSAGE") or DEFAULT_UNAVAILABLE_MESSAGE,
+    )
+    return Settings(rules=rules, credentials=credentials, messages=messages, errors=tuple(errors))
+
+
+def find_email(claims: Mapping[str, Any]) -> object:
+    """The `email` claim, or else the first local-account identity's sign-in name.
+
+    B2C omits claims that have no value, so an absent or null `email` falls through to
+    `identities[]`; a present but malformed one does not (it is judged as it is).
+    """
+    email = claims.get("email")
+    if email is not None:
+        return email
+    identities = claims.get("identities")
+    if isinstance(identities, list):
+        for identity in identities:
+            if isinstance(identity, dict) and identity.get("signInType") == "emailAddress":
+                return identity.get("issuerAssignedId")
+    return None
+
+
+def continue_reply() -> dict[str, Any]:
+    return {"version": API_VERSION, "action": "Continue"}
+
+
+def block_page(message: str) -> dict[str, Any]:
+    return {"version": API_VERSION, "action": "ShowBlockPage", "userMessage": message}
+
+
+def validation_error(message: str) -> dict[str, Any]:
+    return {"version": API_VERSION, "status": 400, "action": "ValidationError", "userMessage": message}
+
+
+def _refusal(step: Step, message: str, outcome: Outcome, domain: str | None) -> Decision:
+    # ValidationError is only allowed before the user is created; after federation B2C accepts
+    # Continue or ShowBlockPage alone.
+    if step is Step.POST_ATTRIBUTE_COLLECTION:
+        return Decision(400, validation_error(message), outcome, step.value, domain)
+    return Decision(200, block_page(message), outcome, step.value, domain)
+
+
+def decide(claims: object, rules: Sequence[DomainRule] | None, messages: Messages) -> Decision:
+    """Decide a sign-up from the parsed request body. Never raises for any JSON value."""
+    if not isinstance(claims, dict):
+        return Decision(200, block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None)
+    raw_step = claims.get("step")
+    step = next((s for s in Step if s.value == raw_step), None)
+    if step is None:
+        shown = raw_step if isinstance(raw_step, str) else None
+        return Decision(200, block_page(messages.unavailable), Outcome.BAD_REQUEST, shown, None)
+    if rules is None:
+        return Decision(200, block_page(messages.unavailable), Outcome.MISCONFIGURED, step.value, None)
+    domain = email_domain(find_email(claims))
+    if domain is None:
+        return _refusal(step, messages.invalid_email, Outcome.NO_VALID_EMAIL, None)
+    if any(rule.matches(domain) for rule in rules):
+        return Decision(200, continue_reply(), Outcome.ADMITTED, step.value, domain)
+    return _refusal(step, messages.denied, Outcome.REFUSED_DOMAIN, domain)

@@ -1,0 +1,69 @@
+"""Shared test setup: the function app root on sys.path, and a live local server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = PROJECT_DIR / "functions"
+# The Functions host puts the app root on the path; tests do the same.
+sys.path.insert(0, str(FUNCTIONS_DIR))
+
+SERVER_ENV = {
+    "ALLOWED_EMAIL_DOMAINS": "contoso.com, *.fabrikam.com, bücher.example",
+    "BASIC_AUTH_USERNAME": "b2c-connector",
+    "BASIC_AUTH_PASSWORD": "s3rver-Passw0rd!",
+}
+
+
+class LocalServer:
+    def __init__(self, env: dict[str, str]) -> None:
+        full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.serve", "--port", "0"],
+            cwd=PROJECT_DIR,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                f"tools.serve did not start: {self.process.stderr.read() if self.process.stderr else ''}"
+            )
+        self.url = line.split()[1]  # "GET,POST,... http://127.0.0.1:PORT/api/validate-signup"
+
+    def stop(self) -> str:
+        self.process.terminate()
+        _, stderr = self.process.communicate(timeout=10)
+        return stderr
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LocalServer]:
+    running = LocalServer(SERVER_ENV)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[type[LocalServer]]:
+    started: list[LocalServer] = []
+
+    class Tracked(LocalServer):
+        def __init__(self, env: dict[str, str]) -> None:
+            super().__init__(env)
+            started.append(self)
+
+    yield Tracked
+    for running in started:
+        if running.process.poll() is None:
+            running.stop()

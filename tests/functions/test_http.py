@@ -1,0 +1,164 @@
+"""The function over real HTTP on 127.0.0.1, served by tools.serve, driven by tools.simulate_signup."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import PROJECT_DIR, SERVER_ENV, LocalServer
+
+USER, PASSWORD = SERVER_ENV["BASIC_AUTH_USERNAME"], SERVER_ENV["BASIC_AUTH_PASSWORD"]
+
+
+def post(
+    url: str, body: bytes, auth: tuple[str, str] | None = (USER, PASSWORD), method: str = "POST"
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    request = urllib.request.Request(
+        url, data=body if method != "GET" else None, headers=headers, method=method
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, dict(reply.headers), reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def simulate(
+    url: str, *args: str, username: str = USER, password: str = PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "tools.simulate_signup",
+        "--url",
+        url,
+        "--username",
+        username,
+        "--password",
+        password,
+        *args,
+    ]
+    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_admitted_over_http(server: LocalServer) -> None:
+    status, headers, body = post(
+        server.url, json.dumps({"step": "PostAttributeCollection", "email": "a@contoso.com"}).encode()
+    )
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/json")
+    assert json.loads(body) == {"version": "1.0.0", "action": "Continue"}
+
+
+def test_unauthenticated_over_http(server: LocalServer) -> None:
+    status, headers, _ = post(server.url, b"{}", auth=None)
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert headers["Content-Type"].startswith("application/json")
+
+
+def test_get_is_405_over_http(server: LocalServer) -> None:
+    status, headers, _ = post(server.url, b"", method="GET")
+    assert (status, headers["Allow"]) == (405, "POST")
+
+
+def test_oversized_body_is_413_over_http(server: LocalServer) -> None:
+    status, _, _ = post(server.url, b"{" + b" " * 70000 + b"}")
+    assert status == 413
+
+
+@pytest.mark.parametrize(
+    ("email", "step", "code", "text"),
+    [
+        ("jane@contoso.com", "PostAttributeCollection", 0, "continue"),
+        ("jane@shop.fabrikam.com", "PostFederationSignup", 0, "continue"),
+        ("jane@xn--bcher-kva.example", "PostAttributeCollection", 0, "continue"),
+        (
+            "jane@evil.com",
+            "PostAttributeCollection",
+            1,
+            "validation error (shown on the sign-up page): Sign-up is limited",
+        ),
+        ("jane@evil.com", "PostFederationSignup", 1, "blocked: Sign-up is limited"),
+        (
+            "not-an-address",
+            "PostAttributeCollection",
+            1,
+            "validation error (shown on the sign-up page): Please enter a valid",
+        ),
+    ],
+)
+def test_simulator_shows_what_the_user_sees(
+    server: LocalServer, email: str, step: str, code: int, text: str
+) -> None:
+    result = simulate(server.url, "--email", email, "--step", step)
+    assert result.returncode == code, result
+    assert result.stdout.startswith(text)
+
+
+def test_simulator_reports_wrong_credentials_as_contract_error(server: LocalServer) -> None:
+    result = simulate(server.url, "--email", "jane@contoso.com", password="wrong")
+    assert result.returncode == 2
+    assert "401" in result.stderr
+
+
+def test_simulator_reports_transport_error() -> None:
+    result = simulate("http://127.0.0.1:9/api/validate-signup", "--email", "jane@contoso.com")
+    assert result.returncode == 2
+    assert "transport error" in result.stderr
+
+
+def test_server_reads_local_settings_file_and_environment_wins(
+    tmp_path: pytest.TempPathFactory, server_factory: type[LocalServer]
+) -> None:
+    functions = PROJECT_DIR / "functions"
+    settings_file = functions / "local.settings.json"
+    if settings_file.exists():
+        pytest.skip("a developer's own local.settings.json is present; not touching it")
+    settings_file.write_text(
+        json.dumps(
+            {
+                "Values": {
+                    "ALLOWED_EMAIL_DOMAINS": "fromfile.com",
+                    "BASIC_AUTH_USERNAME": "file-user",
+                    "BASIC_AUTH_PASSWORD": "file-pass",
+                }
+            }
+        )
+    )
+    try:
+        running = server_factory({"BASIC_AUTH_PASSWORD": "env-pass"})
+        ok = simulate(running.url, "--email", "a@fromfile.com", username="file-user", password="env-pass")
+        refused = simulate(
+            running.url, "--email", "a@fromfile.com", username="file-user", password="file-pass"
+        )
+    finally:
+        settings_file.unlink()
+    assert ok.returncode == 0, ok
+    assert refused.returncode == 2
+
+
+def test_misconfigured_server_refuses_and_logs_once(server_factory: type[LocalServer]) -> None:
+    running = server_factory(
+        {
+            "ALLOWED_EMAIL_DOMAINS": "contoso.com,*bad*",
+            "BASIC_AUTH_USERNAME": USER,
+            "BASIC_AUTH_PASSWORD": PASSWORD,
+        }
+    )
+    for _ in range(3):
+        result = simulate(running.url, "--email", "jane@contoso.com")
+        assert result.returncode == 1
+        assert result.stdout.startswith("blocked: Sign-up is not available")
+    stderr = running.stop()
+    assert stderr.count("configuration error") == 1
+    assert "'*bad*'" in stderr

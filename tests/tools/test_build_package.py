@@ -1,0 +1,97 @@
+"""The deployable zip: reproducible, complete, and free of what must not ship."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FUNCTIONS_DIR
+from tools.build_package import SITE_PACKAGES, build_package
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_package(tmp_path_factory.mktemp("a") / "released-package.zip").path
+
+
+def test_two_builds_are_byte_identical(built: Path, tmp_path: Path) -> None:
+    again = build_package(tmp_path / "released-package.zip")
+    first = build_package(built)  # rebuilt in place: same sources, same bytes
+    assert again.sha256 == first.sha256
+    assert again.path.read_bytes() == built.read_bytes()
+
+
+def test_contents(built: Path) -> None:
+    with zipfile.ZipFile(built) as archive:
+        names = archive.namelist()
+        infos = archive.infolist()
+    top_level = sorted(n for n in names if not n.startswith(".python_packages/"))
+    assert top_level == ["function_app.py", "host.json", "requirements.txt", "signup_rules.py"]
+    for package in (
+        "azure/functions/__init__.py",
+        "email_validator/__init__.py",
+        "idna/__init__.py",
+        "dns/__init__.py",
+    ):
+        assert f"{SITE_PACKAGES}/{package}" in names
+    assert names == sorted(names)
+    forbidden = (
+        "__pycache__",
+        ".pyc",
+        "local.settings",
+        "tests/",
+        ".venv",
+        f"{SITE_PACKAGES}/bin/",
+        ".funcignore",
+    )
+    assert not [n for n in names if any(f in n for f in forbidden)]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+    # Wheels resolved for the Functions host (Linux x86_64, CPython 3.12), not for this machine.
+    native = [n for n in names if n.endswith(".so")]
+    assert native and all("cpython-312-x86_64-linux-gnu" in n or "abi3" in n for n in native)
+
+
+def test_a_changed_source_changes_the_hash(built: Path, tmp_path: Path) -> None:
+    functions = tmp_path / "functions"
+    shutil.copytree(
+        FUNCTIONS_DIR, functions, ignore=shutil.ignore_patterns("__pycache__", "local.settings.json")
+    )
+    (functions / "signup_rules.py").write_text((functions / "signup_rules.py").read_text() + "\n# changed\n")
+    changed = build_package(tmp_path / "changed.zip", functions_dir=functions)
+    assert changed.path.read_bytes() != built.read_bytes()
+
+
+def test_package_runs_on_its_own(tmp_path: Path) -> None:
+    """Built for this Python, the extracted zip serves a request with nothing else on the path."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    package = build_package(tmp_path / "released-package.zip", python_version=version)
+    root = tmp_path / "wwwroot"
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(root)
+    probe = (
+        "import sys; sys.path[:] = [p for p in sys.path if 'site-packages' not in p];"
+        f"sys.path[:0] = [{str(root)!r}, {str(root / SITE_PACKAGES)!r}];"
+        "import base64, json, azure.functions as func, function_app;"
+        "assert function_app.__file__.startswith(sys.path[0]), function_app.__file__;"
+        "auth = 'Basic ' + base64.b64encode(b'u:p').decode();"
+        "req = func.HttpRequest(method='POST', url='/api/validate-signup', headers={'Authorization': auth},"
+        "body=json.dumps({'step': 'PostAttributeCollection', 'email': 'a@contoso.com'}).encode());"
+        "print(function_app.validate_signup(req).get_body().decode())"
+    )
+    env = {
+        "ALLOWED_EMAIL_DOMAINS": "contoso.com",
+        "BASIC_AUTH_USERNAME": "u",
+        "BASIC_AUTH_PASSWORD": "p",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-s", "-c", probe], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"action": "Continue"' in result.stdout

@@ -1,0 +1,156 @@
+"""Benchmark the sign-up function against a minimal reference handler, side by side in one run.
+
+Usage: python -m tools.bench_function [--requests 20000] [--imports 7]
+
+Prints in-process decisions per second and p50/p99 latency of a typical admitted request, next to a
+reference that only parses the JSON, validates the address with email-validator and answers; the
+import time of the function app module over that of azure.functions alone (its share of cold
+start); and the size of the built package. Targets: cost per request <= 2x the reference, p99 <=
+1 ms, import ratio <= 1.3, package <= 2 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tools import FUNCTIONS_DIR
+
+BENCH_ENV = {
+    "ALLOWED_EMAIL_DOMAINS": "contoso.com,*.fabrikam.com,northwind.example",
+    "BASIC_AUTH_USERNAME": "b2c-connector",
+    "BASIC_AUTH_PASSWORD": "bench-password-not-a-secret",
+}
+TYPICAL_CLAIMS = {
+    "email": "jane.doe@sales.fabrikam.com",
+    "identities": [
+        {
+            "signInType": "emailAddress",
+            "issuer": "contosob2c.onmicrosoft.com",
+            "issuerAssignedId": "jane.doe@sales.fabrikam.com",
+        }
+    ],
+    "displayName": "Jane Doe",
+    "givenName": "Jane",
+    "surname": "Doe",
+    "step": "PostAttributeCollection",
+    "client_id": "93fd07aa-333c-409d-955d-96008fd08dd9",
+    "ui_locales": "en-US",
+}
+
+
+def _latencies(handler: Callable[[], object], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        handler()
+        samples.append((time.perf_counter_ns() - start) / 1e3)
+    return samples
+
+
+def request_benchmark(count: int) -> dict[str, dict[str, float]]:
+    os.environ.update(BENCH_ENV)
+    sys.path.insert(0, str(FUNCTIONS_DIR))
+    import azure.functions as func
+    import function_app
+    from email_validator import validate_email
+
+    token = base64.b64encode(
+        f"{BENCH_ENV['BASIC_AUTH_USERNAME']}:{BENCH_ENV['BASIC_AUTH_PASSWORD']}".encode()
+    )
+    request = func.HttpRequest(
+        method="POST",
+        url="http://127.0.0.1/api/validate-signup",
+        headers={"Content-Type": "application/json", "Authorization": "Basic " + token.decode()},
+        body=json.dumps(TYPICAL_CLAIMS).encode(),
+    )
+    settings = function_app.SETTINGS
+
+    def ours() -> object:
+        return function_app.handle(request, settings)
+
+    def reference() -> object:
+        claims = json.loads(request.get_body())
+        validate_email(claims["email"], check_deliverability=False)
+        return func.HttpResponse('{"version":"1.0.0","action":"Continue"}', mimetype="application/json")
+
+    if json.loads(ours().get_body())["action"] != "Continue":  # type: ignore[attr-defined]
+        raise SystemExit("the benchmark request was not admitted: check BENCH_ENV")
+    results: dict[str, list[float]] = {"function": [], "reference": []}
+    for _ in range(5):  # interleaved rounds, so drift on a busy machine hits both alike
+        for name, handler in (("function", ours), ("reference", reference)):
+            results[name] += _latencies(handler, count // 5)
+    summary = {}
+    for name, samples in results.items():
+        ordered = sorted(samples)
+        summary[name] = {
+            "per_second": 1e6 / statistics.fmean(samples),
+            "p50_us": ordered[len(ordered) // 2],
+            "p99_us": ordered[int(len(ordered) * 0.99)],
+        }
+    return summary
+
+
+def _import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    env = {**os.environ, **BENCH_ENV, "PYTHONPATH": str(FUNCTIONS_DIR), "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def import_benchmark(rounds: int) -> tuple[float, float]:
+    """Median import seconds of azure.functions alone and of function_app, in fresh processes."""
+    _import_seconds("function_app")  # warm the OS file cache and compile byte code once
+    bare, app = [], []
+    for _ in range(rounds):
+        bare.append(_import_seconds("azure.functions"))
+        app.append(_import_seconds("function_app"))
+    return statistics.median(bare), statistics.median(app)
+
+
+def package_size() -> int:
+    from tools.build_package import build_package
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return build_package(Path(scratch) / "released-package.zip").size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench_function", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--imports", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    requests = request_benchmark(args.requests)
+    bare, app = import_benchmark(args.imports)
+    size = package_size()
+    ours, ref = requests["function"], requests["reference"]
+    cost_ratio = ref["per_second"] / ours["per_second"]
+    rows = [
+        ("decisions per second", f"{ours['per_second']:,.0f}", f"{ref['per_second']:,.0f}", ""),
+        ("p50 latency (us)", f"{ours['p50_us']:.1f}", f"{ref['p50_us']:.1f}", ""),
+        ("p99 latency (us)", f"{ours['p99_us']:.1f}", f"{ref['p99_us']:.1f}", "target <= 1000"),
+        ("cost per request vs reference", f"{cost_ratio:.2f}x", "1.00x", "target <= 2.00x"),
+        ("import time (ms)", f"{app * 1e3:.1f}", f"{bare * 1e3:.1f} (azure.functions)", ""),
+        ("import ratio", f"{app / bare:.2f}", "1.00", "target <= 1.30"),
+        ("package size (MiB)", f"{size / 1048576:.2f}", "", "target <= 2.00"),
+    ]
+    print(f"{'measure':32} {'function':>14} {'reference':>28}  target")
+    for label, mine, theirs, target in rows:
+        print(f"{label:32} {mine:>14} {theirs:>28}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

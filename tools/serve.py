@@ -1,0 +1,135 @@
+"""Serve the HTTP functions of functions/function_app.py on 127.0.0.1, like `func start`.
+
+Usage: python -m tools.serve [--port 7071] [--host 127.0.0.1] [--functions-dir functions]
+
+Written here because Core Tools needs .NET and the Functions host, and no library serves a v2
+`FunctionApp` over HTTP; werkzeug (already a dependency of azure-functions) does the serving.
+Settings come from the environment and from `functions/local.settings.json` ("Values"); a
+variable already set in the environment wins, so a test or a shell can override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from tools import FUNCTIONS_DIR
+
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def local_settings(functions_dir: Path) -> dict[str, str]:
+    """The "Values" of local.settings.json, or nothing when the file is absent."""
+    path = functions_dir / "local.settings.json"
+    if not path.is_file():
+        return {}
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    if not isinstance(values, dict):
+        raise SystemExit(f"{path}: 'Values' must be an object of setting names to strings")
+    return {str(key): str(value) for key, value in values.items()}
+
+
+def route_prefix(functions_dir: Path) -> str:
+    host = json.loads((functions_dir / "host.json").read_text(encoding="utf-8"))
+    prefix = host.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+
+def _werkzeug_path(prefix: str, route: str) -> str:
+    # Functions route templates use {name} or {name:constraint}; werkzeug uses <name>.
+    return prefix + "/" + re.sub(r"\{(\w+)(?::[^}]*)?\??\}", r"<\1>", route.strip("/"))
+
+
+def http_routes(app: func.FunctionApp, prefix: str) -> list[tuple[str, list[str], Handler]]:
+    """(path, methods, handler) for every HTTP-triggered function of the app."""
+    routes = []
+    for function in app.get_functions():
+        trigger = function.get_trigger()
+        if not isinstance(trigger, HttpTrigger):
+            continue
+        route = trigger.route or function.get_function_name() or ""
+        # The Functions host's default when a trigger names no methods.
+        methods = [m.value for m in trigger.methods] if trigger.methods else ["GET", "POST"]
+        routes.append((_werkzeug_path(prefix, route), methods, function.get_user_function()))
+    return routes
+
+
+class FunctionsWsgiApp:
+    """A WSGI app that turns requests into `func.HttpRequest`s and calls the user functions."""
+
+    def __init__(self, routes: Iterable[tuple[str, list[str], Handler]]) -> None:
+        self._handlers: dict[str, Handler] = {}
+        rules = []
+        for index, (path, methods, handler) in enumerate(routes):
+            endpoint = f"f{index}"
+            self._handlers[endpoint] = handler
+            rules.append(Rule(path, endpoint=endpoint, methods=methods))
+        self._map = Map(rules)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        adapter = self._map.bind_to_environ(environ)
+        try:
+            endpoint, params = adapter.match()
+        except HTTPException as exc:
+            return exc(environ, start_response)
+        fn_request = func.HttpRequest(
+            method=request.method,
+            url=request.url,
+            headers=dict(request.headers),
+            params=dict(request.args),
+            route_params={key: str(value) for key, value in params.items()},
+            body=request.get_data(),
+        )
+        reply = self._handlers[endpoint](fn_request)
+        headers = dict(reply.headers)
+        if reply.mimetype:
+            charset = f"; charset={reply.charset}" if reply.charset else ""
+            headers.setdefault("Content-Type", f"{reply.mimetype}{charset}")
+        response = Response(reply.get_body(), status=reply.status_code, headers=headers)
+        return response(environ, start_response)
+
+
+def load_app(functions_dir: Path) -> func.FunctionApp:
+    """Apply settings (environment first, then the file) and import the function app module."""
+    for key, value in local_settings(functions_dir).items():
+        os.environ.setdefault(key, value)
+    sys.path.insert(0, str(functions_dir))
+    module = importlib.import_module("function_app")
+    return module.app  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=7071, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
+    args = parser.parse_args(argv)
+    functions_dir = args.functions_dir.resolve()
+    app = load_app(functions_dir)
+    routes = http_routes(app, route_prefix(functions_dir))
+    server = make_server(args.host, args.port, FunctionsWsgiApp(routes), threaded=True)
+    for path, methods, _ in routes:
+        print(f"{','.join(methods)} http://{args.host}:{server.server_port}{path}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
