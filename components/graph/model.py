@@ -1,0 +1,370 @@
+"""Pure rules of the Graph resources: input validation, normalisation and change planning.
+
+No I/O here: providers call these to decide, then the gateway to act.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+# What the engine passes for a value that is not known yet (a preview before a dependency exists).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+AUTH_BASIC = "basic"
+AUTH_CERTIFICATE = "certificate"
+CONNECTOR_FIELDS = (
+    "display_name",
+    "target_url",
+    "auth_type",
+    "username",
+    "password",
+    "pkcs12_value",
+    "certificate_password",
+)
+CONNECTOR_SECRETS = ("password", "pkcs12_value", "certificate_password")
+CONNECTOR_AUTH_FIELDS = ("auth_type", "username", "password", "pkcs12_value", "certificate_password")
+
+FLOW_PREFIX = "B2C_1_"
+FLOW_TYPES = ("signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner")
+# The engine's property name -> Graph's step name. Connectors run only on the sign-up path.
+STEPS = {
+    "post_federation_signup": "postFederationSignup",
+    "post_attribute_collection": "postAttributeCollection",
+}
+INPUT_TYPES = (
+    "textBox",
+    "dateTimeDropdown",
+    "radioSingleSelect",
+    "dropdownSingleSelect",
+    "emailBox",
+    "checkboxMultiSelect",
+)
+FLOW_REPLACE_FIELDS = ("name", "user_flow_type", "user_flow_type_version")
+FLOW_PATCH_FIELDS = {
+    "default_language_tag": "defaultLanguageTag",
+    "is_language_customization_enabled": "isLanguageCustomizationEnabled",
+}
+_FLOW_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ATTRIBUTE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass
+class Checked:
+    """Normalised inputs plus (property, reason) failures, as `check` reports them."""
+
+    inputs: dict[str, Any]
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def fail(self, prop: str, reason: str) -> None:
+        self.failures.append((prop, reason))
+
+
+def is_unknown(value: object) -> bool:
+    return value == UNKNOWN
+
+
+def _text(checked: Checked, prop: str, *, required: bool, example: str) -> str | None:
+    value = checked.inputs.get(prop)
+    if is_unknown(value):
+        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            checked.fail(prop, f"{prop} is required, e.g. {example}")
+        return None
+    if not isinstance(value, str):
+        checked.fail(prop, f"{prop} must be a string, e.g. {example}; got {type(value).__name__}")
+        return None
+    checked.inputs[prop] = value.strip()
+    return value.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# API connector
+
+
+def check_https_url(url: str) -> str | None:
+    """Why a connector target URL is unusable, or None when it is fine."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"target_url {url!r} must be an https URL, e.g. https://func-signup.azurewebsites.net/api/validate-signup"
+    if parts.username or parts.password:
+        return "target_url must not carry credentials (user:password@host); use the authentication inputs"
+    if parts.fragment:
+        return f"target_url {url!r} must not have a #fragment"
+    return None
+
+
+def check_connector(news: Mapping[str, Any]) -> Checked:
+    checked = Checked(dict(news))
+    _text(checked, "display_name", required=True, example="'Sign-up domain gate'")
+    url = _text(
+        checked,
+        "target_url",
+        required=True,
+        example="https://func-signup.azurewebsites.net/api/validate-signup",
+    )
+    if url is not None and (problem := check_https_url(url)):
+        checked.fail("target_url", problem)
+    auth_type = checked.inputs.get("auth_type") or AUTH_BASIC
+    checked.inputs["auth_type"] = auth_type
+    if auth_type == AUTH_BASIC:
+        username = _text(checked, "username", required=True, example="'b2c-connector'")
+        if username is not None and ":" in username:
+            checked.fail("username", "username must not contain ':' (HTTP Basic splits on the first colon)")
+        _text(checked, "password", required=True, example="a random secret from pulumi_random.RandomPassword")
+        for unused in ("pkcs12_value", "certificate_password"):
+            checked.inputs[unused] = None
+    elif auth_type == AUTH_CERTIFICATE:
+        checked.inputs["username"] = checked.inputs["password"] = None
+        _check_certificate(checked)
+    else:
+        checked.fail("auth_type", f"auth_type {auth_type!r} is not supported: use 'basic' or 'certificate'")
+    return checked
+
+
+class CertificateError(ValueError):
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field_name = field_name
+
+
+def _load_pkcs12(value: str, password: str) -> Any:
+    """The certificate inside a base64 PKCS#12 file; CertificateError names the input at fault."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise CertificateError(
+            "pkcs12_value", "pkcs12_value is not base64: encode the .pfx with `base64 -w0 cert.pfx`"
+        ) from None
+    try:
+        _, certificate, _ = pkcs12.load_key_and_certificates(raw, password.encode() or None)
+    except ValueError:
+        raise CertificateError(
+            "certificate_password",
+            "the PKCS#12 file could not be opened: check certificate_password and the file",
+        ) from None
+    if certificate is None:
+        raise CertificateError(
+            "pkcs12_value", "pkcs12_value holds no certificate: export the .pfx with its certificate"
+        )
+    return certificate
+
+
+def _check_certificate(checked: Checked) -> None:
+    value = checked.inputs.get("pkcs12_value")
+    password = checked.inputs.get("certificate_password")
+    if password is None:
+        # Graph wants "" for a certificate without a password.
+        checked.inputs["certificate_password"] = password = ""
+    if is_unknown(value) or is_unknown(password):
+        return
+    if not isinstance(value, str) or not value.strip():
+        checked.fail("pkcs12_value", "pkcs12_value is required for certificate auth: the .pfx file as base64")
+        return
+    try:
+        _load_pkcs12(value, str(password))
+    except CertificateError as exc:
+        checked.fail(exc.field_name, str(exc))
+
+
+def certificate_thumbprints(props: Mapping[str, Any]) -> list[str]:
+    """The thumbprint Graph lists for the certificate of these inputs (SHA-1 of the DER, upper hex)."""
+    if props.get("auth_type") != AUTH_CERTIFICATE:
+        return []
+    from cryptography.hazmat.primitives import hashes
+
+    certificate = _load_pkcs12(str(props["pkcs12_value"]), str(props.get("certificate_password") or ""))
+    return [certificate.fingerprint(hashes.SHA1()).hex().upper()]  # noqa: S303 - thumbprints are SHA-1 by definition
+
+
+def connector_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """The connector inputs that differ. Secrets compare against the inputs last applied, never a read."""
+    return [name for name in CONNECTOR_FIELDS if olds.get(name) != news.get(name)]
+
+
+def connector_patch(changes: Sequence[str], news: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a PATCH for the given changes; authentication goes whole (Graph needs the secret)."""
+    patch: dict[str, Any] = {}
+    if "display_name" in changes:
+        patch["display_name"] = news["display_name"]
+    if "target_url" in changes:
+        patch["target_url"] = news["target_url"]
+    if any(name in CONNECTOR_AUTH_FIELDS for name in changes):
+        patch["authentication"] = authentication(news)
+    return patch
+
+
+def authentication(props: Mapping[str, Any]) -> dict[str, str]:
+    if props["auth_type"] == AUTH_CERTIFICATE:
+        return {
+            "type": AUTH_CERTIFICATE,
+            "pkcs12_value": props["pkcs12_value"],
+            "password": props["certificate_password"],
+        }
+    return {"type": AUTH_BASIC, "username": props["username"], "password": props["password"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# User flow
+
+
+def flow_id(name: str) -> str:
+    """The id Graph gives a flow: the name with B2C_1_ in front, added only when absent."""
+    return name if name.upper().startswith(FLOW_PREFIX.upper()) else FLOW_PREFIX + name
+
+
+def _normalise_attributes(checked: Checked) -> None:
+    raw = checked.inputs.get("attributes") or []
+    if is_unknown(raw):
+        return
+    if not isinstance(raw, list):
+        checked.fail("attributes", "attributes must be a list of {attribute_id, input_type, ...} objects")
+        return
+    normalised: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        where = f"attributes[{index}]"
+        if not isinstance(item, Mapping):
+            checked.fail("attributes", f"{where} must be an object with at least attribute_id")
+            continue
+        attribute_id = item.get("attribute_id")
+        if not isinstance(attribute_id, str) or not _ATTRIBUTE_ID.match(attribute_id):
+            checked.fail(
+                "attributes",
+                f"{where}.attribute_id {attribute_id!r} is not an attribute id, e.g. 'email' or 'givenName'",
+            )
+            continue
+        if attribute_id.lower() in seen:
+            checked.fail(
+                "attributes",
+                f"{where}.attribute_id {attribute_id!r} is listed twice; list each attribute once",
+            )
+            continue
+        seen.add(attribute_id.lower())
+        input_type = item.get("input_type") or ("emailBox" if attribute_id == "email" else "textBox")
+        if input_type not in INPUT_TYPES:
+            checked.fail(
+                "attributes", f"{where}.input_type {input_type!r} is not one of {', '.join(INPUT_TYPES)}"
+            )
+            continue
+        normalised.append(
+            {
+                "attribute_id": attribute_id,
+                "input_type": input_type,
+                "is_optional": bool(item.get("is_optional", False)),
+                "requires_verification": bool(item.get("requires_verification", False)),
+                "display_name": item.get("display_name") or attribute_id,
+            }
+        )
+    checked.inputs["attributes"] = normalised
+
+
+def check_user_flow(news: Mapping[str, Any]) -> Checked:
+    checked = Checked(dict(news))
+    name = _text(checked, "name", required=True, example="'signupsignin' (the id becomes B2C_1_signupsignin)")
+    if name is not None:
+        bare = name[len(FLOW_PREFIX) :] if name.upper().startswith(FLOW_PREFIX.upper()) else name
+        if not _FLOW_NAME.match(bare):
+            checked.fail(
+                "name",
+                f"name {name!r} may use letters, digits, '-' and '_' only (1 to 64), e.g. 'signupsignin'",
+            )
+        else:
+            checked.inputs["name"] = bare
+            checked.inputs["flow_id"] = flow_id(bare)
+    flow_type = checked.inputs.get("user_flow_type") or "signUpOrSignIn"
+    if not is_unknown(flow_type) and flow_type not in FLOW_TYPES:
+        checked.fail("user_flow_type", f"user_flow_type {flow_type!r} is not one of {', '.join(FLOW_TYPES)}")
+    checked.inputs["user_flow_type"] = flow_type
+    version = checked.inputs.get("user_flow_type_version")
+    version = 3 if version is None else version
+    if not is_unknown(version):
+        if (
+            isinstance(version, bool)
+            or not isinstance(version, int | float)
+            or version <= 0
+            or version != int(version)
+        ):
+            checked.fail(
+                "user_flow_type_version",
+                f"user_flow_type_version {version!r} must be a whole number such as 3",
+            )
+        else:
+            version = int(version)
+    checked.inputs["user_flow_type_version"] = version
+    tag = checked.inputs.get("default_language_tag") or "en"
+    if not is_unknown(tag) and not (isinstance(tag, str) and _LANGUAGE_TAG.match(tag)):
+        checked.fail(
+            "default_language_tag",
+            f"default_language_tag {tag!r} must be an RFC 5646 tag such as 'en' or 'en-GB'",
+        )
+    checked.inputs["default_language_tag"] = tag
+    checked.inputs["is_language_customization_enabled"] = bool(
+        checked.inputs.get("is_language_customization_enabled")
+    )
+    _normalise_attributes(checked)
+    for prop in STEPS:
+        value = checked.inputs.get(prop) or None
+        if value is not None and not is_unknown(value) and not _is_guid(value):
+            checked.fail(
+                prop, f"{prop} {value!r} must be an API connector id (a GUID, ApiConnector.id) or empty"
+            )
+        checked.inputs[prop] = value
+    checked.inputs["adopt"] = bool(checked.inputs.get("adopt"))
+    return checked
+
+
+def _is_guid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def flow_replaces(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    return [name for name in FLOW_REPLACE_FIELDS if olds.get(name) != news.get(name)]
+
+
+def flow_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    compared = (*FLOW_REPLACE_FIELDS, *FLOW_PATCH_FIELDS, *STEPS, "attributes")
+    return [name for name in compared if olds.get(name) != news.get(name)]
+
+
+@dataclass(frozen=True)
+class AttributePlan:
+    add: tuple[dict[str, Any], ...] = ()
+    patch: tuple[dict[str, Any], ...] = ()
+    delete: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.patch or self.delete)
+
+
+def plan_attributes(
+    current: Sequence[Mapping[str, Any]], wanted: Sequence[Mapping[str, Any]]
+) -> AttributePlan:
+    """What to add, patch and delete so that `current` assignments become `wanted`."""
+    have = {item["attribute_id"].lower(): item for item in current}
+    want = {item["attribute_id"].lower(): item for item in wanted}
+    return AttributePlan(
+        add=tuple(dict(want[key]) for key in want if key not in have),
+        patch=tuple(dict(want[key]) for key in want if key in have and dict(have[key]) != dict(want[key])),
+        delete=tuple(have[key]["attribute_id"] for key in have if key not in want),
+    )
+
+
+def step_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, str | None]:
+    """Graph step name -> connector id (None to detach) for every step whose connector changed."""
+    return {graph: news.get(prop) for prop, graph in STEPS.items() if olds.get(prop) != news.get(prop)}

@@ -1,0 +1,60 @@
+"""What both Graph providers share: configuration from stack config, the async bridge, clean errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
+
+from components.graph.gateway import GraphConfigError, GraphError, GraphGateway, GraphSettings
+from components.graph.model import Checked
+
+T = TypeVar("T")
+
+
+class GraphProvider(ResourceProvider):
+    """Base of the Graph dynamic providers.
+
+    The engine unpickles the provider in its own process and calls `configure` there with the
+    stack's decrypted config; settings are kept from then on. Nothing secret is held at
+    construction, so the serialized provider in state carries no credential.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings: GraphSettings | None = None
+        self._config_error: str | None = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        try:
+            self._settings = GraphSettings.from_config(req.config.get)
+        except GraphConfigError as exc:
+            # Kept for the first call that needs Graph: check and diff work without it.
+            self._config_error = str(exc)
+
+    def _run(self, work: Callable[[GraphGateway], Awaitable[T]], secrets: tuple[str, ...] = ()) -> T:
+        if self._settings is None:
+            raise GraphError(
+                self._config_error or "the Graph provider was not configured with b2c-signup:* settings"
+            )
+        settings = self._settings
+
+        async def main() -> T:
+            async with GraphGateway(settings, secrets=secrets) as graph:
+                return await work(graph)
+
+        try:
+            return asyncio.run(main())
+        except GraphError as exc:
+            # Re-raised bare: the engine prints the traceback of whatever escapes, so keep it short.
+            raise GraphError(str(exc), exc.status) from None
+
+
+def check_result(checked: Checked) -> CheckResult:
+    return CheckResult(checked.inputs, [CheckFailure(prop, reason) for prop, reason in checked.failures])
+
+
+def secrets_of(props: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(str(props[name]) for name in names if props.get(name))

@@ -1,0 +1,576 @@
+"""A Microsoft Graph double on 127.0.0.1 for the B2C endpoints this project calls.
+
+Written from ../shared/reference/graph-b2c-contract.md: 201 on create, 204 on PATCH/DELETE/$ref,
+the B2C_1_ prefix, `******` for passwords, certificates read back as clientCertificateAuthentication,
+`{}` to detach a connector, `$expand` on apiConnectorConfiguration, the Graph error envelope.
+Faults are switched on per test: throttling, 5xx, dropped connections, replication lag, 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from azure.core.credentials import AccessToken
+from azure.core.credentials_async import AsyncTokenCredential
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+TOKEN = "double-access-token"
+STEPS = ("postFederationSignup", "postAttributeCollection", "preTokenIssuance")
+INPUT_TYPES = {
+    "textBox",
+    "dateTimeDropdown",
+    "radioSingleSelect",
+    "dropdownSingleSelect",
+    "emailBox",
+    "checkboxMultiSelect",
+}
+FLOW_TYPES = {"signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner"}
+
+
+class FakeCredential(AsyncTokenCredential):
+    """Stands in for azure-identity: the double accepts exactly the token it hands out."""
+
+    async def get_token(self, *_scopes: str, **_kwargs: Any) -> AccessToken:
+        return AccessToken(TOKEN, int(time.time()) + 3600)
+
+    async def close(self) -> None:
+        pass
+
+    async def __aexit__(self, *_: object) -> None:
+        pass
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    query: str
+    body: Any
+    status: int
+
+    @property
+    def write(self) -> bool:
+        return self.method != "GET"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}{'?' + self.query if self.query else ''} -> {self.status}"
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    times: int
+    status: int = 0  # 0: drop the connection instead of answering
+    retry_after: str | None = None
+    code: str = "serviceUnavailable"
+    message: str = "Simulated fault."
+    target: str | None = None
+    after_apply: bool = False  # drop only after the request took effect (the response is lost)
+
+
+@dataclass
+class State:
+    connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # object id -> how many more requests see it as absent (replication lag)
+    lagging: dict[str, int] = field(default_factory=dict)
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str, target: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.target = status, code, message, target
+
+
+def _thumbprint(pkcs12_value: str, password: str) -> str:
+    try:
+        _, cert, _ = pkcs12.load_key_and_certificates(
+            base64.b64decode(pkcs12_value), password.encode() or None
+        )
+    except ValueError:
+        raise GraphError(
+            400, "Request_BadRequest", "The certificate could not be read.", "pkcs12Value"
+        ) from None
+    assert cert is not None
+    return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303
+
+
+class GraphDouble:
+    """Start with `with GraphDouble() as graph:`; `graph.endpoint` is the origin to configure."""
+
+    def __init__(self, *, default_attributes: tuple[dict[str, Any], ...] = (), page_size: int = 2) -> None:
+        self.state = State()
+        self.log: list[Logged] = []
+        self.faults: list[Fault] = []
+        self.denied: set[str] = set()  # path prefixes that answer 403
+        self.replication_lag = 0  # requests a new object stays invisible for
+        self.default_attributes = default_attributes
+        self.page_size = page_size
+        self.lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> GraphDouble:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- test controls ---------------------------------------------------------------------
+
+    def fail(self, method: str, path_regex: str, *, times: int = 1, status: int = 503, **kwargs: Any) -> None:
+        self.faults.append(Fault(method, re.compile(path_regex), times, status, **kwargs))
+
+    def drop(self, method: str, path_regex: str, *, times: int = 1, after_apply: bool = False) -> None:
+        self.faults.append(Fault(method, re.compile(path_regex), times, 0, after_apply=after_apply))
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Logged]]:
+        start = len(self.log)
+        seen: list[Logged] = []
+        yield seen
+        seen.extend(self.log[start:])
+
+    def add_connector(
+        self, display_name: str, target_url: str = "https://old.example/api", username: str = "old"
+    ) -> str:
+        """An object created outside the stack (the portal), for adopt tests."""
+        connector_id = str(uuid.uuid4())
+        self.state.connectors[connector_id] = {
+            "id": connector_id,
+            "displayName": display_name,
+            "targetUrl": target_url,
+            "auth": {"type": "basic", "username": username, "password": "portal-secret"},
+        }
+        return connector_id
+
+    def add_flow(self, name: str, **props: Any) -> str:
+        flow_id = name if name.startswith("B2C_1_") else f"B2C_1_{name}"
+        self.state.flows[flow_id] = self._new_flow(
+            flow_id, {"userFlowType": "signUpOrSignIn", "userFlowTypeVersion": 3, **props}
+        )
+        return flow_id
+
+    # -- the contract ----------------------------------------------------------------------
+
+    def _new_flow(self, flow_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": flow_id,
+            "userFlowType": body["userFlowType"],
+            "userFlowTypeVersion": float(body["userFlowTypeVersion"]),
+            "isLanguageCustomizationEnabled": bool(body.get("isLanguageCustomizationEnabled", False)),
+            "defaultLanguageTag": body.get("defaultLanguageTag") or "en",
+            "steps": dict.fromkeys(STEPS),
+            "attributes": {a["id"]: dict(a) for a in self.default_attributes},
+        }
+
+    def _visible(self, object_id: str) -> bool:
+        left = self.state.lagging.get(object_id, 0)
+        if left > 0:
+            self.state.lagging[object_id] = left - 1
+            return False
+        return True
+
+    def _connector_view(self, item: dict[str, Any]) -> dict[str, Any]:
+        auth = item["auth"]
+        if auth["type"] == "basic":
+            config: dict[str, Any] = {
+                "@odata.type": "#microsoft.graph.basicAuthentication",
+                "username": auth["username"],
+                "password": "******",
+            }
+        else:
+            config = {
+                "@odata.type": "#microsoft.graph.clientCertificateAuthentication",
+                "certificateList": [
+                    {
+                        "thumbprint": auth["thumbprint"],
+                        "notAfter": 1893456000,
+                        "notBefore": 1700000000,
+                        "isActive": True,
+                    }
+                ],
+            }
+        return {
+            "id": item["id"],
+            "displayName": item["displayName"],
+            "targetUrl": item["targetUrl"],
+            "authenticationConfiguration": config,
+        }
+
+    def _auth_from(self, body: dict[str, Any], *, required: bool) -> dict[str, Any] | None:
+        config = body.get("authenticationConfiguration")
+        if config is None:
+            if required:
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    "authenticationConfiguration is required.",
+                    "authenticationConfiguration",
+                )
+            return None
+        kind = config.get("@odata.type")
+        if kind == "#microsoft.graph.basicAuthentication":
+            if not config.get("username") or not config.get("password"):
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    "Username and password are required.",
+                    "authenticationConfiguration",
+                )
+            return {"type": "basic", "username": config["username"], "password": config["password"]}
+        if kind == "#microsoft.graph.pkcs12Certificate":
+            if config.get("password") is None:
+                raise GraphError(
+                    400, "Request_BadRequest", "password must be provided, use '' for none.", "password"
+                )
+            return {
+                "type": "certificate",
+                "thumbprint": _thumbprint(config["pkcs12Value"], config["password"]),
+            }
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"Unsupported authentication type {kind}.",
+            "authenticationConfiguration",
+        )
+
+    def _connector(self, connector_id: str) -> dict[str, Any]:
+        item = self.state.connectors.get(connector_id)
+        if item is None or not self._visible(connector_id):
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{connector_id}' does not exist.")
+        return item
+
+    def _flow(self, flow_id: str) -> dict[str, Any]:
+        item = self.state.flows.get(flow_id)
+        if item is None or not self._visible(flow_id):
+            raise GraphError(404, "AADB2C", f"The user flow '{flow_id}' was not found.")
+        return item
+
+    def _page(self, items: list[dict[str, Any]], base: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        skip = int(query.get("$skiptoken", ["0"])[0])
+        page = items[skip : skip + self.page_size]
+        result: dict[str, Any] = {"value": page}
+        if skip + self.page_size < len(items):
+            result["@odata.nextLink"] = f"{self.endpoint}{base}?$skiptoken={skip + self.page_size}"
+        return result
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        version, _, rest = path.lstrip("/").partition("/")
+        if version not in ("v1.0", "beta"):
+            raise GraphError(400, "BadRequest", f"Invalid version: {version}")
+        parts = rest.split("/")
+        if parts[:2] == ["identity", "apiConnectors"]:
+            return self._route_connectors(method, parts[2:], query, body, "/" + path.lstrip("/"))
+        if parts[:2] == ["identity", "b2cUserFlows"]:
+            if version != "beta":
+                raise GraphError(400, "BadRequest", "Resource not found for the segment 'b2cUserFlows'.")
+            return self._route_flows(method, parts[2:], query, body)
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{parts[-1]}'.")
+
+    def _route_connectors(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: Any, path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        connectors = self.state.connectors
+        if not parts:
+            if method == "GET":
+                views = [
+                    self._connector_view(c)
+                    for cid, c in connectors.items()
+                    if self.state.lagging.get(cid, 0) == 0
+                ]
+                return 200, self._page(views, path, query), {}
+            if method == "POST":
+                for key in ("displayName", "targetUrl"):
+                    if not body.get(key):
+                        raise GraphError(400, "Request_BadRequest", f"{key} is required.", key)
+                connector_id = str(uuid.uuid4())
+                auth = self._auth_from(body, required=True)
+                connectors[connector_id] = {
+                    "id": connector_id,
+                    "displayName": body["displayName"],
+                    "targetUrl": body["targetUrl"],
+                    "auth": auth,
+                }
+                self.state.lagging[connector_id] = self.replication_lag
+                return 201, self._connector_view(connectors[connector_id]), {}
+        elif len(parts) == 1:
+            item = self._connector(parts[0])
+            if method == "GET":
+                return 200, self._connector_view(item), {}
+            if method == "PATCH":
+                for key in ("displayName", "targetUrl"):
+                    if key in body and body[key] is not None:
+                        item[key] = body[key]
+                auth = self._auth_from(body, required=False)
+                if auth is not None:
+                    item["auth"] = auth
+                return 204, None, {}
+            if method == "DELETE":
+                for flow in self.state.flows.values():
+                    for step, attached in flow["steps"].items():
+                        if attached == item["id"]:
+                            flow["steps"][step] = None
+                del connectors[item["id"]]
+                return 204, None, {}
+        raise GraphError(405, "Request_BadRequest", f"{method} is not supported here.")
+
+    def _route_flows(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        flows = self.state.flows
+        if not parts:
+            if method == "POST":
+                name = body.get("id")
+                if not name:
+                    raise GraphError(
+                        400, "AADB2C", "The value must not be null or empty. Parameter name: Id", "id"
+                    )
+                if body.get("userFlowType") not in FLOW_TYPES:
+                    raise GraphError(
+                        400, "AADB2C", f"Invalid userFlowType {body.get('userFlowType')!r}.", "userFlowType"
+                    )
+                if not isinstance(body.get("userFlowTypeVersion"), int | float):
+                    raise GraphError(400, "AADB2C", "userFlowTypeVersion is required.", "userFlowTypeVersion")
+                # The prefix is added only when the request did not include it.
+                flow_id = name if name.startswith("B2C_1_") else f"B2C_1_{name}"
+                if flow_id in flows:
+                    raise GraphError(409, "AADB2C", f"A user flow with the id '{flow_id}' already exists.")
+                flows[flow_id] = self._new_flow(flow_id, body)
+                self.state.lagging[flow_id] = self.replication_lag
+                return (
+                    201,
+                    self._flow_view(flows[flow_id]),
+                    {"Location": f"{self.endpoint}/beta/identity/b2cUserFlows/{flow_id}"},
+                )
+            if method == "GET":
+                return 200, {"value": [self._flow_view(f) for f in flows.values()]}, {}
+            raise GraphError(405, "Request_BadRequest", f"{method} is not supported here.")
+        flow = self._flow(parts[0])
+        rest = parts[1:]
+        if not rest:
+            if method == "GET":
+                return 200, self._flow_view(flow), {}
+            if method == "PATCH":
+                for key in ("userFlowType", "userFlowTypeVersion", "id"):
+                    if key in body and body[key] != flow.get(key):
+                        raise GraphError(400, "AADB2C", f"The property '{key}' cannot be updated.", key)
+                for key in ("isLanguageCustomizationEnabled", "defaultLanguageTag"):
+                    if key in body and body[key] is not None:
+                        flow[key] = body[key]
+                return 204, None, {}
+            if method == "DELETE":
+                del flows[flow["id"]]
+                return 204, None, {}
+        elif rest == ["apiConnectorConfiguration"] and method == "GET":
+            expanded = {s for value in query.get("$expand", []) for s in value.split(",")}
+            result: dict[str, Any] = {
+                "@odata.context": f"{self.endpoint}/beta/$metadata#identity/b2cUserFlows('{flow['id']}')/apiConnectorConfiguration"
+            }
+            for step in STEPS:
+                connector_id = flow["steps"][step]
+                if step in expanded and connector_id in self.state.connectors:
+                    result[step] = self._connector_view(self.state.connectors[connector_id])
+            return 200, result, {}
+        elif (
+            len(rest) == 3
+            and rest[0] == "apiConnectorConfiguration"
+            and rest[2] == "$ref"
+            and method == "PUT"
+        ):
+            step = rest[1]
+            if step not in STEPS:
+                raise GraphError(
+                    400, "BadRequest", f"'{step}' is not a property of userFlowApiConnectorConfiguration."
+                )
+            if body == {}:
+                flow["steps"][step] = None
+                return 204, None, {}
+            ref = body.get("@odata.id", "")
+            match = re.fullmatch(
+                re.escape(self.endpoint) + r"/(?:beta|v1\.0)/identity/apiConnectors/([0-9a-f-]{36})", ref
+            )
+            if not match:
+                raise GraphError(400, "BadRequest", f"Invalid @odata.id {ref!r}.", "@odata.id")
+            self._connector(match.group(1))
+            flow["steps"][step] = match.group(1)
+            return 204, None, {}
+        elif rest[0] == "userAttributeAssignments":
+            return self._route_attributes(method, flow, rest[1:], body)
+        raise GraphError(405, "Request_BadRequest", f"{method} is not supported here.")
+
+    def _route_attributes(
+        self, method: str, flow: dict[str, Any], rest: list[str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        attributes = flow["attributes"]
+        if not rest:
+            if method == "GET":
+                return 200, {"value": list(attributes.values())}, {}
+            if method == "POST":
+                attribute_id = (body.get("userAttribute") or {}).get("id")
+                if not attribute_id:
+                    raise GraphError(400, "AADB2C", "userAttribute is required.", "userAttribute")
+                if attribute_id in attributes:
+                    raise GraphError(409, "AADB2C", f"The attribute '{attribute_id}' is already assigned.")
+                self._check_input_type(body)
+                attributes[attribute_id] = {
+                    "id": attribute_id,
+                    "isOptional": bool(body.get("isOptional")),
+                    "requiresVerification": bool(body.get("requiresVerification")),
+                    "userInputType": body["userInputType"],
+                    "displayName": body.get("displayName") or attribute_id,
+                    "userAttributeValues": [],
+                }
+                return 201, attributes[attribute_id], {}
+        elif len(rest) == 1:
+            item = attributes.get(rest[0])
+            if item is None:
+                raise GraphError(404, "AADB2C", f"The attribute '{rest[0]}' is not assigned.")
+            if method == "GET":
+                return 200, item, {}
+            if method == "PATCH":
+                if "userInputType" in body:
+                    self._check_input_type(body)
+                for key in ("isOptional", "requiresVerification", "userInputType", "displayName"):
+                    if key in body and body[key] is not None:
+                        item[key] = body[key]
+                return 204, None, {}
+            if method == "DELETE":
+                del attributes[rest[0]]
+                return 204, None, {}
+        raise GraphError(405, "Request_BadRequest", f"{method} is not supported here.")
+
+    @staticmethod
+    def _check_input_type(body: dict[str, Any]) -> None:
+        if body.get("userInputType") not in INPUT_TYPES:
+            raise GraphError(
+                400, "AADB2C", f"Invalid userInputType {body.get('userInputType')!r}.", "userInputType"
+            )
+
+    @staticmethod
+    def _flow_view(flow: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in flow.items() if k not in ("steps", "attributes")}
+        view["apiConnectorConfiguration"] = {}  # the docs: always returns {} here
+        return view
+
+    # -- HTTP plumbing ---------------------------------------------------------------------
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method in (method, "*") and fault.pattern.search(path):
+                fault.times -= 1
+                return fault
+        return None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _answer(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                if payload is not None:
+                    self.send_header("Content-Type", "application/json")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _drop(self) -> None:
+                self.close_connection = True
+                self.connection.close()
+
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else {}
+                except json.JSONDecodeError:
+                    body = None
+                method = self.command
+                with double.lock:
+                    entry = Logged(method, parts.path, parts.query, body, 0)
+                    double.log.append(entry)
+                    if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                        entry.status = 401
+                        return self._answer(
+                            401,
+                            _envelope("InvalidAuthenticationToken", "Access token is empty or invalid."),
+                            {},
+                        )
+                    if any(parts.path.startswith(prefix) for prefix in double.denied):
+                        entry.status = 403
+                        message = "Insufficient privileges to complete the operation."
+                        return self._answer(403, _envelope("Authorization_RequestDenied", message), {})
+                    fault = double._take_fault(method, parts.path)
+                    if fault is not None and not fault.after_apply:
+                        if fault.status == 0:
+                            return self._drop()
+                        entry.status = fault.status
+                        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                        return self._answer(
+                            fault.status, _envelope(fault.code, fault.message, fault.target), headers
+                        )
+                    if body is None:
+                        entry.status = 400
+                        return self._answer(
+                            400, _envelope("BadRequest", "Unable to read JSON request payload."), {}
+                        )
+                    try:
+                        status, payload, headers = double.route(
+                            method, parts.path, parse_qs(parts.query), body
+                        )
+                    except GraphError as exc:
+                        entry.status = exc.status
+                        return self._answer(exc.status, _envelope(exc.code, exc.message, exc.target), {})
+                    entry.status = status
+                    if fault is not None:
+                        return self._drop()
+                    return self._answer(status, payload, headers)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815
+
+        return Handler
+
+
+def _envelope(code: str, message: str, target: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "innerError": {
+            "date": "2026-11-22T00:00:00",
+            "request-id": str(uuid.uuid4()),
+            "client-request-id": str(uuid.uuid4()),
+        },
+    }
+    if target:
+        error["target"] = target
+    return {"error": error}
