@@ -1,5 +1,115 @@
 """b2c-signup: the composition root. Wiring only; the components hold the resources."""
 
-import pulumi
+from urllib.parse import urlencode
 
-pulumi.export("project", pulumi.get_project())
+import pulumi
+import pulumi_azuread as azuread
+import pulumi_random as random
+
+import stack_config
+from components.b2c_applications import JWT_MS, B2CApplications, B2CApplicationsArgs
+from components.flow_connector import connector_settings
+from components.signup_function import SignupFunction, SignupFunctionArgs
+from components.signup_user_flow import SignupUserFlow, SignupUserFlowArgs, user_attribute
+from tools import PROJECT_DIR
+from tools.build_package import build_package
+
+config = stack_config.from_pulumi()
+hosting, identity = config.hosting, config.b2c.settings
+
+# The B2C tenant is another directory than the subscription: its own provider, its own identity.
+b2c = azuread.Provider(
+    "b2c-tenant",
+    tenant_id=config.tenant_id,
+    client_id=identity.client_id,
+    client_secret=config.b2c.client_secret if identity.credential == "clientSecret" else None,
+    use_cli=identity.credential == "azureCli",
+    use_oidc=identity.credential == "githubOidc",
+)
+
+# One generated credential, shared by the function (through Key Vault) and the API connector.
+password = random.RandomPassword("connector-password", length=40, special=True, override_special="-_.~!*")
+package = build_package(PROJECT_DIR / "dist" / "released-package.zip", hosting.python_version)
+
+function = SignupFunction(
+    "signup",
+    SignupFunctionArgs(
+        location=hosting.location,
+        name_prefix=hosting.name_prefix,
+        allowed_domains=config.allowed_domains,
+        basic_auth_username=config.connector_username,
+        basic_auth_password=password.result,
+        package_path=str(package.path),
+        package_sha256=package.sha256,
+        resource_group_name=hosting.resource_group_name,
+        python_version=hosting.python_version,
+        always_ready_instances=hosting.always_ready_instances,
+        maximum_instances=hosting.maximum_instances,
+        instance_memory_mb=hosting.instance_memory_mb,
+        tags={"project": "b2c-signup", "stack": config.stack},
+    ),
+)
+
+apps = B2CApplications(
+    "b2c",
+    B2CApplicationsArgs(
+        name_prefix=f"{hosting.name_prefix}-{config.stack}",
+        tenant_domain=config.tenant_domain,
+        api_identifier=config.api_identifier,
+        api_scope=config.api_scope,
+        flow_redirect_uris=config.flow_redirect_uris,
+        flow_secret_lifetime_days=config.flow_secret_lifetime_days,
+        flow_secret_rotation=config.flow_secret_rotation,
+        provider=b2c,
+    ),
+)
+
+user_flow = SignupUserFlow(
+    "userflow",
+    SignupUserFlowArgs(
+        flow_name=config.user_flow_name,
+        attributes=[user_attribute(a.attribute_id, optional=a.optional) for a in config.user_attributes],
+        connector_step=config.connector_step,
+        connector_display_name=f"{hosting.name_prefix} sign-up gate ({config.stack})",
+        target_url=function.validate_signup_url,
+        username=config.connector_username,
+        password=password.result,
+        adopt=config.adopt_existing,
+    ),
+)
+
+authorize = f"https://{config.login_host}/{config.tenant_domain}/oauth2/v2.0/authorize"
+pulumi.export("validateSignupUrl", function.validate_signup_url)
+pulumi.export("userFlowId", user_flow.user_flow_id)
+pulumi.export(
+    "runUserFlowUrl",
+    apps.test_client_id.apply(
+        lambda client_id: (
+            authorize
+            + "?"
+            + urlencode(
+                {
+                    "p": config.policy_id,
+                    "client_id": client_id,
+                    "nonce": "defaultNonce",
+                    "redirect_uri": JWT_MS,
+                    "scope": "openid",
+                    "response_type": "id_token",
+                    "prompt": "login",
+                }
+            )
+        )
+    ),
+)
+pulumi.export("webApiAppId", apps.web_api_client_id)
+pulumi.export("webApiScope", apps.web_api_scope)
+pulumi.export("flowClientId", apps.flow_client_id)
+pulumi.export("flowClientSecret", apps.flow_client_secret)
+pulumi.export(
+    "flowConnector",
+    apps.flow_client_id.apply(
+        lambda client_id: connector_settings(
+            config.tenant_name, config.policy_id, config.web_api_scope, client_id, config.flow_redirect_uris
+        )
+    ),
+)

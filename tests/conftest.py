@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -67,3 +68,12 @@ def server_factory() -> Iterator[type[LocalServer]]:
     for running in started:
         if running.process.poll() is None:
             running.stop()
+
+
+@pytest.fixture(autouse=True)
+def event_loop_for_pulumi() -> None:
+    """Pulumi Outputs want a current event loop; providers' `asyncio.run` calls leave none behind."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())

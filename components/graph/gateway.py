@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,6 +51,8 @@ from msgraph_beta.generated.models.user_flow_type import UserFlowType
 from msgraph_beta.graph_request_adapter import GraphRequestAdapter as BetaGraphRequestAdapter
 from msgraph_beta.graph_request_adapter import options as beta_options
 from msgraph_core import GraphClientFactory
+
+from components.credentials import OidcUnavailableError, github_oidc_assertion
 
 CONFIG_NAMESPACE = "b2c-signup"
 DEFAULT_ENDPOINT = "https://graph.microsoft.com"
@@ -146,24 +147,10 @@ class GraphSettings:
 
 
 def _github_oidc_token() -> str:
-    """Exchange the GitHub Actions OIDC request token for an assertion Entra accepts."""
-    url, token = (
-        os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL"),
-        os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-    )
-    if not url or not token:
-        raise GraphConfigError(
-            "b2c-signup:b2cCredential is githubOidc but no GitHub OIDC token is available: the workflow needs "
-            "`permissions: id-token: write` (and pull requests from forks get no token)"
-        )
-    reply = httpx.get(
-        url,
-        params={"audience": "api://AzureADTokenExchange"},
-        headers={"Authorization": f"bearer {token}"},
-        timeout=30,
-    )
-    reply.raise_for_status()
-    return str(reply.json()["value"])
+    try:
+        return github_oidc_assertion()
+    except OidcUnavailableError as exc:
+        raise GraphConfigError(f"b2c-signup:b2cCredential is githubOidc but {exc}") from None
 
 
 def make_credential(settings: GraphSettings) -> AsyncTokenCredential:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +25,8 @@ from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import pkcs12
+
+from tests.doubles.http import JsonHandler, serve
 
 TOKEN = "double-access-token"
 STEPS = ("postFederationSignup", "postAttributeCollection", "preTokenIssuance")
@@ -120,15 +122,14 @@ class GraphDouble:
         self.default_attributes = default_attributes
         self.page_size = page_size
         self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._handler_class = self._handler()
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> GraphDouble:
-        self._thread.start()
+        self._server = serve(self._handler_class)
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -486,23 +487,7 @@ class GraphDouble:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         double = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def _answer(self, status: int, payload: Any, headers: dict[str, str]) -> None:
-                data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                if payload is not None:
-                    self.send_header("Content-Type", "application/json")
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _drop(self) -> None:
                 self.close_connection = True
                 self.connection.close()
@@ -521,7 +506,7 @@ class GraphDouble:
                     double.log.append(entry)
                     if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                         entry.status = 401
-                        return self._answer(
+                        return self.answer(
                             401,
                             _envelope("InvalidAuthenticationToken", "Access token is empty or invalid."),
                             {},
@@ -529,19 +514,19 @@ class GraphDouble:
                     if any(parts.path.startswith(prefix) for prefix in double.denied):
                         entry.status = 403
                         message = "Insufficient privileges to complete the operation."
-                        return self._answer(403, _envelope("Authorization_RequestDenied", message), {})
+                        return self.answer(403, _envelope("Authorization_RequestDenied", message), {})
                     fault = double._take_fault(method, parts.path)
                     if fault is not None and not fault.after_apply:
                         if fault.status == 0:
                             return self._drop()
                         entry.status = fault.status
                         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                        return self._answer(
+                        return self.answer(
                             fault.status, _envelope(fault.code, fault.message, fault.target), headers
                         )
                     if body is None:
                         entry.status = 400
-                        return self._answer(
+                        return self.answer(
                             400, _envelope("BadRequest", "Unable to read JSON request payload."), {}
                         )
                     try:
@@ -550,11 +535,11 @@ class GraphDouble:
                         )
                     except GraphError as exc:
                         entry.status = exc.status
-                        return self._answer(exc.status, _envelope(exc.code, exc.message, exc.target), {})
+                        return self.answer(exc.status, _envelope(exc.code, exc.message, exc.target), {})
                     entry.status = status
                     if fault is not None:
                         return self._drop()
-                    return self._answer(status, payload, headers)
+                    return self.answer(status, payload, headers)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815
 

@@ -4,35 +4,16 @@ state, then unpickled, configured and called in another process."""
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
-import sys
-from typing import Any
 
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.graph.api_connector import ApiConnectorProvider
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import CLIENT_SECRET, configured, stack_config
-from tests.conftest import PROJECT_DIR
+from tests.doubles.engine import run_in_engine
 from tests.doubles.graph_double import TOKEN, GraphDouble
 
 PASSWORD = "Connector-Passw0rd-7f3a"
-
-
-def run_in_engine(blob: str, endpoint: str, inputs: dict[str, Any], *, delete: bool = True) -> dict[str, Any]:
-    job = {"provider": blob, "config": stack_config(endpoint), "inputs": inputs, "delete": delete}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.components.graph.engine_child"],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_DIR,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout))
 
 
 def test_serialized_providers_carry_no_credentials_or_passwords(graph: GraphDouble) -> None:
@@ -53,7 +34,7 @@ def test_both_providers_work_after_the_round_trip(graph: GraphDouble) -> None:
         "username": "b2c",
         "password": PASSWORD,
     }
-    connector = run_in_engine(connector_blob, graph.endpoint, connector_inputs, delete=False)
+    connector = run_in_engine(connector_blob, stack_config(graph.endpoint), connector_inputs, delete=False)
     assert connector["read"]["connector_id"] == connector["id"] in graph.state.connectors
 
     flow_blob = serialize_provider(UserFlowProvider())
@@ -62,10 +43,12 @@ def test_both_providers_work_after_the_round_trip(graph: GraphDouble) -> None:
         "attributes": [{"attribute_id": "email"}],
         "post_attribute_collection": connector["id"],
     }
-    flow = run_in_engine(flow_blob, graph.endpoint, flow_inputs)
+    flow = run_in_engine(flow_blob, stack_config(graph.endpoint), flow_inputs)
     assert flow["id"] == "B2C_1_signupsignin"
     assert flow["read"]["post_attribute_collection"] == connector["id"]
     assert graph.state.flows == {}  # deleted in the other process
 
-    run_in_engine(connector_blob, graph.endpoint, {**connector_inputs, "display_name": "gate 2"})
+    run_in_engine(
+        connector_blob, stack_config(graph.endpoint), {**connector_inputs, "display_name": "gate 2"}
+    )
     assert list(graph.state.connectors) == [connector["id"]]

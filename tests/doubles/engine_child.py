@@ -7,31 +7,39 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 from typing import Any
 
 import dill
+from azure.core.credentials import AccessToken
 from pulumi.dynamic import Config, ConfigureRequest
 
+from components import code_deployment
 from components.graph import gateway
+from tests.doubles import one_deploy_double
 from tests.doubles.graph_double import FakeCredential
 
-# The token comes from a stand-in credential; everything else is the real stack.
+
+class FakeArmCredential:
+    def get_token(self, *_: str, **__: Any) -> AccessToken:
+        return AccessToken(one_deploy_double.TOKEN, int(time.time()) + 3600)
+
+
+# Tokens come from stand-in credentials; everything else is the real stack.
 gateway.make_credential = lambda _settings: FakeCredential()
+code_deployment.make_credential = lambda _settings: FakeArmCredential()
 
 
 def main() -> None:
     job = json.load(sys.stdin)
     provider = dill.loads(base64.b64decode(job["provider"]))  # noqa: S301 - our own blob, as the engine does
     provider.configure(ConfigureRequest(Config(job["config"], "b2c-signup")))
-    results: dict[str, Any] = {}
     props = provider.check({}, job["inputs"]).inputs
     created = provider.create(props)
-    results["id"] = created.id
     read = provider.read(created.id, created.outs)
-    results["read"] = read.outs
     if job.get("delete", True):
         provider.delete(created.id, read.outs)
-    print(json.dumps(results))
+    print(json.dumps({"id": created.id, "read": read.outs}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,304 @@
+"""FunctionCodeDeployment: publish the function package to a Flex Consumption app through One Deploy.
+
+Flex Consumption deploys only through One Deploy (`POST /api/publish` on the SCM host): a blob
+dropped into the deployment container is not deployed, and azure-native has no onedeploy
+resource. This dynamic resource posts the zip with an Entra token of the subscription identity
+(basic-auth publishing stays off), polls the deployment until it finishes within a bound, and
+redeploys only when the package's SHA-256 changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pulumi
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from components.credentials import OidcUnavailableError, github_oidc_assertion
+
+# Kudu's deployment status codes.
+STATUS_FAILED, STATUS_SUCCESS = 3, 4
+MANAGEMENT_SCOPE = "https://management.azure.com/.default"
+DEPLOYER = "b2c-signup"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class OneDeployError(Exception):
+    """A deployment failure, worded for the person running `pulumi up`."""
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """The subscription identity, read the way azure-native reads it: its stack config, then ARM_*."""
+
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    use_oidc: bool = False
+
+    @classmethod
+    def from_config(cls, get: Any) -> DeploymentSettings:
+        def value(key: str, env: str) -> str | None:
+            found = get(f"azure-native:{key}") or os.environ.get(env)
+            return str(found) if found else None
+
+        return cls(
+            tenant_id=value("tenantId", "ARM_TENANT_ID"),
+            client_id=value("clientId", "ARM_CLIENT_ID"),
+            client_secret=value("clientSecret", "ARM_CLIENT_SECRET"),
+            use_oidc=(value("useOidc", "ARM_USE_OIDC") or "").lower() == "true",
+        )
+
+    def describe(self) -> str:
+        if self.client_id:
+            return f"client id {self.client_id} in tenant {self.tenant_id}"
+        return "the signed-in Azure CLI account"
+
+
+def make_credential(settings: DeploymentSettings) -> TokenCredential:
+    from azure.identity import AzureCliCredential, ClientAssertionCredential, ClientSecretCredential
+
+    if settings.client_id and settings.tenant_id and settings.client_secret:
+        return ClientSecretCredential(settings.tenant_id, settings.client_id, settings.client_secret)
+    if settings.client_id and settings.tenant_id and settings.use_oidc:
+        return ClientAssertionCredential(settings.tenant_id, settings.client_id, github_oidc_assertion)
+    return AzureCliCredential(tenant_id=settings.tenant_id or "")
+
+
+def check_scm_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if (
+        parts.path.strip("/")
+        or not host
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+    ):
+        return f"scm_url {url!r} must be the https origin of the app's SCM site, e.g. https://func-x.scm.azurewebsites.net"
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class FunctionCodeDeploymentProvider(ResourceProvider):
+    def __init__(self) -> None:
+        super().__init__()
+        self._settings = DeploymentSettings()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._settings = DeploymentSettings.from_config(req.config.get)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        url = news.get("scm_url")
+        if url != UNKNOWN:
+            problem = check_scm_url(url) if isinstance(url, str) else "scm_url is required"
+            if problem:
+                failures.append(CheckFailure("scm_url", problem))
+        digest = news.get("package_sha256")
+        if digest != UNKNOWN and not (isinstance(digest, str) and len(digest) == 64):
+            failures.append(
+                CheckFailure("package_sha256", "package_sha256 must be the zip's SHA-256 as 64 hex digits")
+            )
+        for name, low, high in (("timeout_seconds", 30, 3600), ("poll_seconds", 0.05, 60)):
+            number = news.get(name)
+            if not isinstance(number, int | float) or not low <= number <= high:
+                failures.append(
+                    CheckFailure(name, f"{name} {number!r} must be a number from {low} to {high}")
+                )
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # A new app (new id) has no code at all: deploy to it as a new resource.
+        replaces = ["app_id"] if olds.get("app_id") != news.get("app_id") else []
+        changes = replaces or [
+            name for name in ("package_sha256", "scm_url") if olds.get(name) != news.get(name)
+        ]
+        return DiffResult(changes=bool(changes), replaces=replaces, stables=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        deployment_id = self._deploy(props)
+        return CreateResult(deployment_id, {**props, "deployment_id": deployment_id})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if olds.get("package_sha256") == news["package_sha256"] and olds.get("scm_url") == news["scm_url"]:
+            return UpdateResult({**news, "deployment_id": olds.get("deployment_id")})
+        return UpdateResult({**news, "deployment_id": self._deploy(news)})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # What runs on the app cannot be read back as a hash; the last deployment stands.
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to do: the code goes with the app."""
+
+    def _deploy(self, props: dict[str, Any]) -> str:
+        path = Path(props["package_path"])
+        if not path.is_file():
+            raise OneDeployError(
+                f"The function package {path} is missing: build it with `python -m tools.build_package`."
+            )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != props["package_sha256"]:
+            raise OneDeployError(
+                f"The function package {path} changed after the plan was made (its SHA-256 differs): run `pulumi up` again."
+            )
+        try:
+            token = make_credential(self._settings).get_token(MANAGEMENT_SCOPE).token
+        except (ClientAuthenticationError, OidcUnavailableError) as exc:
+            raise OneDeployError(
+                f"Could not get an Entra token for One Deploy as {self._settings.describe()}: {str(exc).splitlines()[0]}"
+            ) from None
+        publisher = _Publisher(
+            props["scm_url"], token, float(props["timeout_seconds"]), float(props["poll_seconds"])
+        )
+        try:
+            return publisher.publish(data)
+        finally:
+            publisher.close()
+
+
+class _Publisher:
+    def __init__(self, scm_url: str, token: str, timeout: float, poll: float) -> None:
+        self.scm_url = scm_url.rstrip("/")
+        self.client = httpx.Client(
+            base_url=self.scm_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+        self.deadline = time.monotonic() + timeout
+        self.timeout, self.poll = timeout, poll
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _refused(self, reply: httpx.Response, action: str) -> OneDeployError | None:
+        if reply.status_code == 401:
+            return OneDeployError(
+                f"The SCM site {self.scm_url} refused the Entra token while {action} (401). The subscription identity "
+                "must be able to sign in to the SCM site: check the azure-native credentials (az login, ARM_* or OIDC)."
+            )
+        if reply.status_code == 403:
+            return OneDeployError(
+                f"The SCM site {self.scm_url} denied {action} (403): the subscription identity needs the Website "
+                "Contributor (or Contributor) role on the function app to publish with One Deploy."
+            )
+        return None
+
+    def publish(self, data: bytes) -> str:
+        reply = self.client.post(
+            "/api/publish",
+            params={"RemoteBuild": "false", "Deployer": DEPLOYER},
+            content=data,
+            headers={"Content-Type": "application/zip"},
+        )
+        if error := self._refused(reply, "publishing the package"):
+            raise error
+        if reply.status_code not in (200, 202):
+            raise OneDeployError(
+                f"One Deploy refused the package ({reply.status_code}): {reply.text[:300] or 'no details'}"
+            )
+        return self._wait(reply.headers.get("Location") or "/api/deployments/latest")
+
+    def _wait(self, status_url: str) -> str:
+        last = "not started"
+        while True:
+            try:
+                reply = self.client.get(status_url)
+            except httpx.TransportError as exc:
+                reply, last = None, f"status unavailable ({type(exc).__name__})"
+            if reply is not None:
+                if error := self._refused(reply, "reading the deployment status"):
+                    raise error
+                if reply.status_code == 200:
+                    status = reply.json()
+                    code = status.get("status")
+                    last = f"status {code} {status.get('status_text') or ''}".strip()
+                    if code == STATUS_SUCCESS:
+                        return str(status.get("id") or "latest")
+                    if code == STATUS_FAILED:
+                        raise OneDeployError(
+                            f"The deployment {status.get('id')} failed: {self._failure(status)} "
+                            f"(deployment log: {self.scm_url}/api/deployments/{status.get('id')}/log)"
+                        )
+                else:
+                    last = f"status request answered {reply.status_code}"
+            if time.monotonic() + self.poll > self.deadline:
+                raise OneDeployError(
+                    f"The deployment did not finish within {self.timeout:.0f} s (last: {last}). It may still complete: "
+                    f"check {self.scm_url}/api/deployments/latest, then run `pulumi up` again."
+                )
+            time.sleep(self.poll)
+
+    def _failure(self, status: dict[str, Any]) -> str:
+        """The deployment log's error lines (following details), else its last line."""
+        try:
+            entries = self.client.get(f"/api/deployments/{status.get('id')}/log").json()
+            lines: list[str] = []
+            for entry in entries:
+                if entry.get("details_url"):
+                    entries_detail = self.client.get(entry["details_url"]).json()
+                    lines += [d.get("message", "") for d in entries_detail if d.get("type") == 2]
+                if entry.get("type") == 2:
+                    lines.append(entry.get("message", ""))
+            lines = [line for line in lines if line] or [e.get("message", "") for e in entries[-1:]]
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+            lines = []
+        return "; ".join(lines) or str(status.get("status_text") or status.get("message") or "no log message")
+
+
+class FunctionCodeDeployment(Resource, module="azure", name="FunctionCodeDeployment"):
+    """The function package, published through One Deploy; redeployed only when its SHA-256 changes."""
+
+    deployment_id: pulumi.Output[str]
+    package_sha256: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        app_id: pulumi.Input[str],
+        scm_url: pulumi.Input[str],
+        package_path: str,
+        package_sha256: str,
+        timeout_seconds: float = 600,
+        poll_seconds: float = 3,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            FunctionCodeDeploymentProvider(),
+            resource_name,
+            {
+                "app_id": app_id,
+                "scm_url": scm_url,
+                "package_path": package_path,
+                "package_sha256": package_sha256,
+                "timeout_seconds": timeout_seconds,
+                "poll_seconds": poll_seconds,
+                "deployment_id": None,
+            },
+            opts,
+        )

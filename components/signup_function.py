@@ -1,0 +1,303 @@
+"""SignupFunction: the sign-up gate function on Flex Consumption, with identity-only access to
+storage, monitoring and Key Vault, and its code published through One Deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import (
+    applicationinsights,
+    authorization,
+    keyvault,
+    managedidentity,
+    operationalinsights,
+    resources,
+    storage,
+    web,
+)
+
+from components.code_deployment import FunctionCodeDeployment
+
+# Built-in role definition ids (the same in every tenant).
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+INSTANCE_MEMORY_MB = (512, 2048, 4096)
+PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
+DEPLOYMENT_CONTAINER = "app-package"
+VALIDATE_ROUTE = "api/validate-signup"
+
+
+@dataclass(frozen=True)
+class SignupFunctionArgs:
+    location: pulumi.Input[str]
+    name_prefix: str
+    allowed_domains: Sequence[str]
+    basic_auth_username: pulumi.Input[str]
+    basic_auth_password: pulumi.Input[str]
+    package_path: str
+    package_sha256: str
+    resource_group_name: pulumi.Input[str] | None = None  # None: create one
+    python_version: str = "3.12"
+    always_ready_instances: int = 0
+    maximum_instances: int = 40
+    instance_memory_mb: int = 2048
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Stack config validates these for users; this guards other callers of the component.
+        if self.python_version not in PYTHON_VERSIONS:
+            raise ValueError(
+                f"python_version {self.python_version!r} must be one of {', '.join(PYTHON_VERSIONS)}"
+            )
+        if self.instance_memory_mb not in INSTANCE_MEMORY_MB:
+            raise ValueError(
+                f"instance_memory_mb {self.instance_memory_mb} must be one of {INSTANCE_MEMORY_MB}"
+            )
+        if not 40 <= self.maximum_instances <= 1000:
+            raise ValueError(
+                f"maximum_instances {self.maximum_instances} must be from 40 to 1000 (Flex Consumption)"
+            )
+        if not 0 <= self.always_ready_instances <= self.maximum_instances:
+            raise ValueError(
+                f"always_ready_instances {self.always_ready_instances} must be from 0 to maximum_instances"
+            )
+        if not self.allowed_domains:
+            raise ValueError("allowed_domains must list at least one domain")
+
+
+class SignupFunction(pulumi.ComponentResource):
+    function_base_url: pulumi.Output[str]
+    validate_signup_url: pulumi.Output[str]
+    app_name: pulumi.Output[str]
+    identity_principal_id: pulumi.Output[str]
+    key_vault_uri: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SignupFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("b2c-signup:azure:SignupFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if args.resource_group_name is None:
+            group = resources.ResourceGroup(f"{name}-rg", location=args.location, tags=tags, opts=child)
+            group_name: pulumi.Input[str] = group.name
+        else:
+            group_name = args.resource_group_name
+        where = {"resource_group_name": group_name, "location": args.location, "tags": tags}
+
+        # Globally unique names: a new stack (or a stack destroyed and brought up again) draws a new
+        # suffix, so a soft-deleted Key Vault of an earlier run can never block the name.
+        suffix = random.RandomString(
+            f"{name}-suffix", length=8, special=False, upper=False, min_numeric=2, opts=child
+        ).result
+        prefix = args.name_prefix
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_name_=f"id-{prefix}", **where, opts=child
+        )
+
+        account = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=pulumi.Output.concat("st", prefix, suffix),
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            allow_shared_key_access=False,
+            allow_blob_public_access=False,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            enable_https_traffic_only=True,
+            default_to_o_auth_authentication=True,
+            **where,
+            opts=child,
+        )
+        container = storage.BlobContainer(
+            f"{name}-deployment",
+            container_name=DEPLOYMENT_CONTAINER,
+            account_name=account.name,
+            resource_group_name=group_name,
+            public_access=storage.PublicAccess.NONE,
+            opts=child,
+        )
+
+        workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            sku=operationalinsights.WorkspaceSkuArgs(
+                name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
+            ),
+            retention_in_days=30,
+            **where,
+            opts=child,
+        )
+        insights = applicationinsights.Component(
+            f"{name}-insights",
+            kind="web",
+            application_type=applicationinsights.ApplicationType.WEB,
+            workspace_resource_id=workspace.id,
+            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
+            disable_local_auth=True,
+            **where,
+            opts=child,
+        )
+
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=pulumi.Output.concat("kv-", prefix, "-", suffix),
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                # The shortest retention, and no purge protection, so a demo teardown can purge it.
+                soft_delete_retention_in_days=7,
+            ),
+            **where,
+            opts=child,
+        )
+        secret = keyvault.Secret(
+            f"{name}-password",
+            secret_name=PASSWORD_SECRET_NAME,
+            vault_name=vault.name,
+            resource_group_name=group_name,
+            properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(args.basic_auth_password)),
+            opts=child,
+        )
+
+        def grant(label: str, role: str, scope: pulumi.Input[str]) -> authorization.RoleAssignment:
+            return authorization.RoleAssignment(
+                f"{name}-{label}",
+                principal_id=identity.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=client.subscription_id.apply(
+                    lambda sub: (
+                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+                    )
+                ),
+                scope=scope,
+                opts=child,
+            )
+
+        # The app starts using these identities at once: grant before it exists, not after.
+        grants = [
+            grant("blob-data-owner", STORAGE_BLOB_DATA_OWNER, account.id),
+            grant("metrics-publisher", MONITORING_METRICS_PUBLISHER, insights.id),
+            grant("secrets-user", KEY_VAULT_SECRETS_USER, vault.id),
+        ]
+
+        plan = web.AppServicePlan(
+            f"{name}-plan",
+            kind="functionapp",
+            reserved=True,
+            sku=web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
+            **where,
+            opts=child,
+        )
+        password_reference = vault.properties.vault_uri.apply(
+            lambda uri: f"@Microsoft.KeyVault(SecretUri={uri.rstrip('/')}/secrets/{PASSWORD_SECRET_NAME}/)"
+        )
+        settings = {
+            "AzureWebJobsStorage__accountName": account.name,
+            "AzureWebJobsStorage__credential": "managedidentity",
+            "AzureWebJobsStorage__clientId": identity.client_id,
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": insights.connection_string,
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": pulumi.Output.concat(
+                "Authorization=AAD;ClientId=", identity.client_id
+            ),
+            "ALLOWED_EMAIL_DOMAINS": ",".join(args.allowed_domains),
+            "BASIC_AUTH_USERNAME": args.basic_auth_username,
+            # Unversioned, so a rotated password is picked up without touching the app.
+            "BASIC_AUTH_PASSWORD": password_reference,
+        }
+        always_ready = (
+            [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=args.always_ready_instances)]
+            if args.always_ready_instances
+            else None
+        )
+        app = web.WebApp(
+            f"{name}-app",
+            name=pulumi.Output.concat("func-", prefix, "-", suffix),
+            kind="functionapp,linux",
+            server_farm_id=plan.id,
+            https_only=True,
+            identity=web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            key_vault_reference_identity=identity.id,
+            function_app_config=web.FunctionAppConfigArgs(
+                deployment=web.FunctionsDeploymentArgs(
+                    storage=web.FunctionsDeploymentStorageArgs(
+                        type=web.FunctionsDeploymentStorageType.BLOB_CONTAINER,
+                        value=pulumi.Output.concat(account.primary_endpoints.blob, container.name),
+                        authentication=web.FunctionsDeploymentStorageAuthenticationArgs(
+                            type=web.AuthenticationType.USER_ASSIGNED_IDENTITY,
+                            user_assigned_identity_resource_id=identity.id,
+                        ),
+                    )
+                ),
+                runtime=web.FunctionsRuntimeArgs(name=web.RuntimeName.PYTHON, version=args.python_version),
+                scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
+                    maximum_instance_count=args.maximum_instances,
+                    instance_memory_mb=args.instance_memory_mb,
+                    always_ready=always_ready,
+                ),
+            ),
+            # A dict, not SiteConfigArgs: the Args class fills in netFrameworkVersion 'v4.6', which
+            # Flex Consumption rejects in some regions (pulumi-azure-native#4168).
+            site_config=web.SiteConfigArgsDict(
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                http20_enabled=True,
+                app_settings=[
+                    web.NameValuePairArgsDict(name=key, value=value) for key, value in settings.items()
+                ],
+            ),
+            **where,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, secret]),
+        )
+        # Publishing with basic-auth credentials stays off: One Deploy uses Entra tokens.
+        for label, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
+            resource(
+                f"{name}-{label}-basic-auth",
+                name=app.name,
+                resource_group_name=group_name,
+                allow=False,
+                opts=child,
+            )
+
+        scm_url = app.enabled_host_names.apply(_scm_url)
+        FunctionCodeDeployment(
+            f"{name}-code",
+            app_id=app.id,
+            scm_url=scm_url,
+            package_path=args.package_path,
+            package_sha256=args.package_sha256,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[app, *grants]),
+        )
+
+        self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
+        self.validate_signup_url = pulumi.Output.concat(self.function_base_url, "/", VALIDATE_ROUTE)
+        self.app_name = app.name
+        self.identity_principal_id = identity.principal_id
+        self.key_vault_uri = vault.properties.vault_uri
+        self.register_outputs(
+            {
+                "function_base_url": self.function_base_url,
+                "validate_signup_url": self.validate_signup_url,
+                "app_name": self.app_name,
+                "identity_principal_id": self.identity_principal_id,
+                "key_vault_uri": self.key_vault_uri,
+            }
+        )
+
+
+def _scm_url(host_names: Sequence[str] | None) -> str:
+    """The SCM origin. New apps get unique default host names (name-hash.region.azurewebsites.net),
+    so the SCM host is read from the app rather than assumed to be <name>.scm.azurewebsites.net."""
+    scm = [host for host in host_names or [] if ".scm." in host]
+    if not scm:
+        raise ValueError(f"the function app reports no SCM host name among {list(host_names or [])}")
+    return f"https://{scm[0]}"

@@ -1,0 +1,428 @@
+"""The stack configuration, read and validated once. Nothing else in the program reads config.
+
+Every key lives in the `b2c-signup` namespace and is declared in `KEYS`, from which the config
+block of Pulumi.yaml and the README's reference table are generated (`python -m tools.config_docs`).
+A missing or malformed key stops the program before any resource is registered, with a message
+that names the key, shows the bad value (never a secret) and gives a valid example.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.graph.gateway import GraphConfigError, GraphSettings
+from components.signup_function import INSTANCE_MEMORY_MB, PYTHON_VERSIONS
+
+# The allowlist is validated by the very rule the function applies at run time.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))
+import signup_rules
+
+NAMESPACE = "b2c-signup"
+STEPS = ("postAttributeCollection", "postFederationSignup")
+DEFAULT_REDIRECT_URI = "https://global.consent.azure-apim.net/redirect"
+_TENANT_NAME = re.compile(r"^[a-z0-9]{1,26}$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+_AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]{2,30}$")
+
+
+@dataclass(frozen=True)
+class Key:
+    type: str  # the Pulumi.yaml type: string, integer, boolean, array
+    description: str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+
+
+KEYS: dict[str, Key] = {
+    "tenantName": Key(
+        "string",
+        "B2C tenant name: the tenant domain is <tenantName>.onmicrosoft.com, the login host <tenantName>.b2clogin.com.",
+        required=True,
+    ),
+    "tenantId": Key("string", "B2C tenant id (GUID).", required=True),
+    "allowedDomains": Key(
+        "array",
+        "Email domains allowed to sign up: `contoso.com` (exactly) or `*.contoso.com` (any subdomain).",
+        required=True,
+    ),
+    "userFlowName": Key("string", "User flow name; the policy id becomes B2C_1_<name>.", "signupsignin"),
+    "userAttributes": Key(
+        "array",
+        "Attributes collected at sign-up (attribute ids; add `?` for optional, e.g. `city?`).",
+        ["email", "givenName", "surname", "displayName"],
+    ),
+    "connectorStep": Key(
+        "string",
+        "Where the API connector runs: postAttributeCollection (before creating the user) or postFederationSignup.",
+        "postAttributeCollection",
+    ),
+    "connectorUsername": Key(
+        "string", "Basic-auth username the API connector sends (the password is generated).", "b2c-connector"
+    ),
+    "apiIdentifier": Key(
+        "string", "Web API App ID URI path: https://<tenantName>.onmicrosoft.com/<apiIdentifier>.", "api"
+    ),
+    "apiScope": Key("string", "Delegated scope the web API exposes.", "access"),
+    "flowRedirectUris": Key(
+        "array",
+        "Redirect URIs of the Flow client app (add the per-connector URI once the Power Automate connector exists).",
+        [DEFAULT_REDIRECT_URI],
+    ),
+    "flowSecretLifetimeDays": Key("integer", "Lifetime of the Flow client secret in days (1 to 730).", 180),
+    "flowSecretRotation": Key(
+        "string", "Change this value (e.g. to today's date) to issue a new Flow client secret.", "1"
+    ),
+    "adoptExisting": Key(
+        "boolean",
+        "Take over an existing API connector / user flow of the same name instead of stopping.",
+        False,
+    ),
+    "b2cCredential": Key(
+        "string", "How to sign in to the B2C tenant: clientSecret, azureCli or githubOidc.", "clientSecret"
+    ),
+    "b2cClientId": Key(
+        "string", "Client id of the deployment app registered in the B2C tenant (clientSecret, githubOidc)."
+    ),
+    "b2cClientSecret": Key("string", "Client secret of that app (set with --secret).", secret=True),
+    "graphEndpoint": Key(
+        "string",
+        "Microsoft Graph origin (https; http only on loopback, for tests).",
+        "https://graph.microsoft.com",
+    ),
+    "location": Key("string", "Azure region of the function and its resources.", "westeurope"),
+    "namePrefix": Key(
+        "string", "Short prefix of Azure resource names (2 to 10 lowercase letters and digits).", "signup"
+    ),
+    "resourceGroupName": Key("string", "Existing resource group to use; by default one is created."),
+    "pythonVersion": Key("string", "Python version of the function app.", "3.12"),
+    "alwaysReadyInstances": Key(
+        "integer", "Always-ready instances for the http group (1 in production, 0 for dev).", 0
+    ),
+    "maximumInstances": Key("integer", "Maximum instances of the Flex Consumption app (40 to 1000).", 40),
+    "instanceMemoryMB": Key("integer", "Instance memory in MB: 512, 2048 or 4096.", 2048),
+}
+
+
+class StackConfigError(pulumi.RunError):
+    """One or more `b2c-signup:*` keys are missing or malformed; raised before anything is created."""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    attribute_id: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class B2CIdentity:
+    settings: GraphSettings
+    client_secret: pulumi.Output[str] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Hosting:
+    location: str
+    name_prefix: str
+    resource_group_name: str | None
+    python_version: str
+    always_ready_instances: int
+    maximum_instances: int
+    instance_memory_mb: int
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    tenant_name: str
+    tenant_id: str
+    allowed_domains: tuple[str, ...]
+    user_flow_name: str
+    user_attributes: tuple[Attribute, ...]
+    connector_step: str
+    connector_username: str
+    api_identifier: str
+    api_scope: str
+    flow_redirect_uris: tuple[str, ...]
+    flow_secret_lifetime_days: int
+    flow_secret_rotation: str
+    adopt_existing: bool
+    b2c: B2CIdentity
+    hosting: Hosting
+
+    @property
+    def tenant_domain(self) -> str:
+        return f"{self.tenant_name}.onmicrosoft.com"
+
+    @property
+    def login_host(self) -> str:
+        return f"{self.tenant_name}.b2clogin.com"
+
+    @property
+    def policy_id(self) -> str:
+        return f"B2C_1_{self.user_flow_name}"
+
+    @property
+    def api_identifier_uri(self) -> str:
+        return f"https://{self.tenant_domain}/{self.api_identifier}"
+
+    @property
+    def web_api_scope(self) -> str:
+        return f"{self.api_identifier_uri}/{self.api_scope}"
+
+
+class _Reader:
+    """Reads raw values, applies the defaults of KEYS, and collects every problem before failing."""
+
+    def __init__(self, get: Callable[[str], str | None]) -> None:
+        self._get = get
+        self.problems: list[str] = []
+
+    def fail(self, key: str, value: object, reason: str, example: str) -> None:
+        shown = "(not set)" if value is None else f"{value!r}"
+        self.problems.append(
+            f"{NAMESPACE}:{key} {shown} {reason}. Example: pulumi config set {NAMESPACE}:{key} {example}"
+        )
+
+    def raw(self, key: str) -> str | None:
+        value = self._get(key)
+        return value if value not in (None, "") else None
+
+    def text(
+        self, key: str, pattern: re.Pattern[str] | None, example: str, reason: str = "is not valid"
+    ) -> str:
+        spec = KEYS[key]
+        value = self.raw(key)
+        if value is None:
+            if spec.required:
+                self.fail(key, None, "is required", example)
+            return str(spec.default) if spec.default is not None else ""
+        if pattern is not None and not pattern.match(value):
+            self.fail(key, value, reason, example)
+        return value
+
+    def integer(self, key: str, low: int, high: int, example: str) -> int:
+        value = self.raw(key)
+        if value is None:
+            return int(KEYS[key].default)
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            self.fail(key, value, f"must be a whole number from {low} to {high}", example)
+            return int(KEYS[key].default)
+        return number
+
+    def boolean(self, key: str) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return bool(KEYS[key].default)
+        if value.lower() not in ("true", "false"):
+            self.fail(key, value, "must be true or false", "true")
+        return value.lower() == "true"
+
+    def strings(self, key: str, example: str) -> list[str]:
+        spec = KEYS[key]
+        value = self.raw(key)
+        if value is None:
+            if spec.required:
+                self.fail(key, None, "is required", example)
+            return list(spec.default or [])
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            items = None
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(item, str) and item.strip() for item in items)
+        ):
+            self.fail(
+                key, value, "must be a non-empty list of strings (set it with --path or as JSON)", example
+            )
+            return list(spec.default or [])
+        return [item.strip() for item in items]
+
+
+def _domains(reader: _Reader) -> tuple[str, ...]:
+    example = "--path 'allowedDomains[0]' contoso.com"
+    entries = reader.strings("allowedDomains", example)
+    for entry in entries:
+        try:
+            signup_rules.parse_domain_rule(entry)
+        except signup_rules.ConfigError:
+            reader.fail(
+                "allowedDomains", entry, "is not a domain: use `contoso.com` or `*.contoso.com`", example
+            )
+        if "," in entry:
+            reader.fail("allowedDomains", entry, "holds a comma: list each domain as its own entry", example)
+    return tuple(entries)
+
+
+def _attributes(reader: _Reader) -> tuple[Attribute, ...]:
+    example = '\'["email","givenName","surname","city?"]\''
+    attributes: list[Attribute] = []
+    for entry in reader.strings("userAttributes", example):
+        attribute_id, optional = entry.rstrip("?"), entry.endswith("?")
+        if not _ATTRIBUTE.match(attribute_id):
+            reader.fail(
+                "userAttributes",
+                entry,
+                "is not an attribute id such as givenName or extension_<appId>_x",
+                example,
+            )
+        elif attribute_id.lower() in {a.attribute_id.lower() for a in attributes}:
+            reader.fail("userAttributes", entry, "is listed twice", example)
+        else:
+            attributes.append(Attribute(attribute_id, optional))
+    if not any(a.attribute_id == "email" for a in attributes):
+        reader.fail(
+            "userAttributes",
+            reader.raw("userAttributes"),
+            "must include email: the API connector decides on it",
+            example,
+        )
+    return tuple(attributes)
+
+
+def _redirect_uris(reader: _Reader) -> tuple[str, ...]:
+    example = f"--path 'flowRedirectUris[1]' {DEFAULT_REDIRECT_URI}/<connector-name>"
+    uris = reader.strings("flowRedirectUris", example)
+    for uri in uris:
+        if not (uri.startswith("https://") or uri.startswith("http://localhost")) or " " in uri:
+            reader.fail("flowRedirectUris", uri, "must be an https URL (or http://localhost)", example)
+    return tuple(uris)
+
+
+def _identity(reader: _Reader, tenant_id: str, secret: pulumi.Output[str] | None) -> GraphSettings | None:
+    def get(full_key: str) -> str | None:
+        key = full_key.split(":", 1)[1]
+        if key == "tenantId":
+            return tenant_id or None
+        if key == "b2cClientSecret":
+            # Only its presence matters here; the value stays a secret Output.
+            return "set" if secret is not None else None
+        return reader.raw(key) or (str(KEYS[key].default) if KEYS[key].default is not None else None)
+
+    try:
+        return GraphSettings.from_config(get)
+    except GraphConfigError as exc:
+        if tenant_id:  # a missing tenantId is reported once, by its own key
+            reader.problems.append(str(exc))
+        return None
+
+
+def load(
+    get: Callable[[str], str | None], get_secret: Callable[[str], pulumi.Output[str] | None], stack: str
+) -> StackConfig:
+    """Validate all keys; raise StackConfigError listing every problem."""
+    reader = _Reader(get)
+    tenant_name = reader.text(
+        "tenantName",
+        _TENANT_NAME,
+        "contosob2c",
+        "is not a tenant name: use the name only, lowercase letters and digits",
+    )
+    tenant_id = reader.text("tenantId", None, "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90")
+    if tenant_id:
+        try:
+            tenant_id = str(uuid.UUID(tenant_id))
+        except ValueError:
+            reader.fail(
+                "tenantId",
+                tenant_id,
+                "is not a GUID (Azure AD B2C > Overview > Tenant ID)",
+                "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90",
+            )
+    domains = _domains(reader)
+    flow_name = reader.text(
+        "userFlowName", _SEGMENT, "signupsignin", "may use letters, digits, '.', '-' and '_' only"
+    )
+    if flow_name.upper().startswith("B2C_1_"):
+        flow_name = flow_name[len("B2C_1_") :]
+    attributes = _attributes(reader)
+    step = reader.text(
+        "connectorStep",
+        re.compile(f"^({'|'.join(STEPS)})$"),
+        "postAttributeCollection",
+        f"must be one of {', '.join(STEPS)}",
+    )
+    username = reader.text(
+        "connectorUsername",
+        re.compile(r"^[^:\s]{1,64}$"),
+        "b2c-connector",
+        "must be 1 to 64 characters without ':' or spaces",
+    )
+    api_identifier = reader.text("apiIdentifier", _SEGMENT, "api", "must be one URI path segment")
+    api_scope = reader.text("apiScope", _SEGMENT, "access", "must be one URI path segment")
+    uris = _redirect_uris(reader)
+    lifetime = reader.integer("flowSecretLifetimeDays", 1, 730, "180")
+    rotation = reader.text(
+        "flowSecretRotation", _SEGMENT, "2026-11-22", "must be a short token such as a date"
+    )
+    adopt = reader.boolean("adoptExisting")
+    secret = get_secret("b2cClientSecret")
+    graph = _identity(reader, tenant_id, secret)
+    python = reader.text(
+        "pythonVersion",
+        re.compile(f"^({'|'.join(re.escape(v) for v in PYTHON_VERSIONS)})$"),
+        "3.12",
+        f"must be one of {', '.join(PYTHON_VERSIONS)}",
+    )
+    memory = reader.integer("instanceMemoryMB", 512, 4096, "2048")
+    if memory not in INSTANCE_MEMORY_MB:
+        reader.fail(
+            "instanceMemoryMB", memory, f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}", "2048"
+        )
+    maximum = reader.integer("maximumInstances", 40, 1000, "100")
+    hosting = Hosting(
+        location=reader.text("location", _AZURE_LOCATION, "westeurope", "is not an Azure region name"),
+        name_prefix=reader.text(
+            "namePrefix",
+            _PREFIX,
+            "signup",
+            "must be 2 to 10 lowercase letters and digits, starting with a letter",
+        ),
+        resource_group_name=reader.raw("resourceGroupName"),
+        python_version=python,
+        always_ready_instances=reader.integer("alwaysReadyInstances", 0, maximum, "1"),
+        maximum_instances=maximum,
+        instance_memory_mb=memory,
+    )
+    if reader.problems or graph is None:
+        raise StackConfigError("Stack configuration is not valid:\n  - " + "\n  - ".join(reader.problems))
+    return StackConfig(
+        stack=stack,
+        tenant_name=tenant_name,
+        tenant_id=tenant_id,
+        allowed_domains=domains,
+        user_flow_name=flow_name,
+        user_attributes=attributes,
+        connector_step=step,
+        connector_username=username,
+        api_identifier=api_identifier,
+        api_scope=api_scope,
+        flow_redirect_uris=uris,
+        flow_secret_lifetime_days=lifetime,
+        flow_secret_rotation=rotation,
+        adopt_existing=adopt,
+        b2c=B2CIdentity(graph, secret),
+        hosting=hosting,
+    )
+
+
+def from_pulumi() -> StackConfig:
+    config = pulumi.Config(NAMESPACE)
+    return load(config.get, config.get_secret, pulumi.get_stack())

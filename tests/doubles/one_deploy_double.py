@@ -1,0 +1,110 @@
+"""A One Deploy (Kudu) double on 127.0.0.1: `POST /api/publish`, `GET /api/deployments/latest`
+and the deployment log, as az CLI's Flex path uses them (status 4 success, 3 failed)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import urlsplit
+
+from tests.doubles.http import JsonHandler, serve
+
+TOKEN = "arm-access-token"
+
+
+@dataclass
+class Publish:
+    query: str
+    content_type: str
+    sha256: str
+
+
+@dataclass
+class OneDeployDouble:
+    outcome: str = "success"  # or "failure"
+    polls_until_done: int = 1
+    status_code: int = 202  # what POST /api/publish answers: 202, or 401/403 to refuse
+    failure_message: str = "ModuleNotFoundError: No module named 'email_validator'"
+    publishes: list[Publish] = field(default_factory=list)
+    polls: int = 0
+    deployment_id: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._server = serve(self._handler())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _status(self) -> dict[str, Any]:
+        self.polls += 1
+        done = self.polls >= self.polls_until_done
+        code = (4 if self.outcome == "success" else 3) if done else 1
+        return {
+            "id": self.deployment_id,
+            "status": code,
+            "status_text": {1: "Building", 3: "Failed", 4: "Success"}[code],
+            "complete": done,
+            "deployer": "b2c-signup",
+        }
+
+    def _log(self) -> list[dict[str, Any]]:
+        return [
+            {"id": "1", "message": "Fetching changes.", "type": 0, "details_url": None},
+            {
+                "id": "2",
+                "message": "Deployment failed.",
+                "type": 0,
+                "details_url": f"{self.url}/api/deployments/{self.deployment_id}/log/2",
+            },
+        ]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        double = self
+
+        class Handler(JsonHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urlsplit(self.path)
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self.answer(401)
+                if parts.path != "/api/publish":
+                    return self.answer(404)
+                if double.status_code != 202:
+                    return self.answer(double.status_code, {"Message": "refused"})
+                with double.lock:
+                    double.publishes.append(
+                        Publish(
+                            parts.query,
+                            self.headers.get("Content-Type", ""),
+                            hashlib.sha256(body).hexdigest(),
+                        )
+                    )
+                    double.deployment_id, double.polls = uuid.uuid4().hex, 0
+                return self.answer(
+                    202, None, {"Location": f"{double.url}/api/deployments/latest?deployer=b2c-signup"}
+                )
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+                parts = urlsplit(self.path)
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self.answer(401)
+                with double.lock:
+                    if parts.path == "/api/deployments/latest":
+                        return self.answer(200, double._status())
+                    if parts.path == f"/api/deployments/{double.deployment_id}/log":
+                        return self.answer(200, double._log())
+                    if parts.path == f"/api/deployments/{double.deployment_id}/log/2":
+                        return self.answer(200, [{"id": "3", "message": double.failure_message, "type": 2}])
+                return self.answer(404)
+
+        return Handler

@@ -1,0 +1,133 @@
+"""stack_config: every key validated once, each problem naming the key, the value and a fix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+import stack_config
+from stack_config import KEYS, StackConfigError, load
+from tools import config_docs
+
+SECRET = "b2c-deployer-Secret~1234"
+BASE: dict[str, Any] = {
+    "tenantName": "contosob2c",
+    "tenantId": "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90",
+    "allowedDomains": json.dumps(["contoso.com", "*.fabrikam.com"]),
+    "b2cClientId": "0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e",
+}
+
+
+def loaded(secret: str | None = SECRET, **values: Any) -> stack_config.StackConfig:
+    raw = {**BASE, **values}
+
+    def get(key: str) -> str | None:
+        value = raw.get(key)
+        return None if value is None else value if isinstance(value, str) else json.dumps(value)
+
+    def get_secret(key: str) -> pulumi.Output[str] | None:
+        return pulumi.Output.secret(secret) if key == "b2cClientSecret" and secret else None
+
+    return load(get, get_secret, "dev")
+
+
+def test_defaults_give_the_documented_setup() -> None:
+    config = loaded()
+    assert config.policy_id == "B2C_1_signupsignin"
+    assert (
+        config.tenant_domain == "contosob2c.onmicrosoft.com"
+        and config.login_host == "contosob2c.b2clogin.com"
+    )
+    assert config.web_api_scope == "https://contosob2c.onmicrosoft.com/api/access"
+    assert [a.attribute_id for a in config.user_attributes] == [
+        "email",
+        "givenName",
+        "surname",
+        "displayName",
+    ]
+    assert config.connector_step == "postAttributeCollection"
+    assert config.flow_redirect_uris == ("https://global.consent.azure-apim.net/redirect",)
+    assert config.hosting.python_version == "3.12" and config.hosting.always_ready_instances == 0
+    assert config.b2c.settings.credential == "clientSecret" and SECRET not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("tenantName", None, "b2c-signup:tenantName (not set) is required"),
+        ("tenantName", "contosob2c.onmicrosoft.com", "is not a tenant name"),
+        ("tenantId", "contoso", "is not a GUID"),
+        ("allowedDomains", None, "b2c-signup:allowedDomains (not set) is required"),
+        ("allowedDomains", "contoso.com", "must be a non-empty list of strings"),
+        ("allowedDomains", ["contoso.com", "not a domain"], "'not a domain' is not a domain"),
+        ("allowedDomains", ["*."], "'*.' is not a domain"),
+        ("allowedDomains", ["a.com,b.com"], "holds a comma"),
+        ("userFlowName", "sign up", "may use letters, digits"),
+        ("userAttributes", ["givenName"], "must include email"),
+        ("userAttributes", ["email", "email"], "is listed twice"),
+        ("userAttributes", ["email", "given name"], "is not an attribute id"),
+        ("connectorStep", "preTokenIssuance", "must be one of postAttributeCollection, postFederationSignup"),
+        ("connectorUsername", "a:b", "without ':'"),
+        ("apiIdentifier", "api/v1", "must be one URI path segment"),
+        ("flowRedirectUris", ["http://example.com/cb"], "must be an https URL"),
+        ("flowSecretLifetimeDays", "1000", "from 1 to 730"),
+        ("flowSecretLifetimeDays", "soon", "from 1 to 730"),
+        ("adoptExisting", "yes", "must be true or false"),
+        ("b2cCredential", "password", "b2c-signup:b2cCredential 'password' must be one of"),
+        ("b2cClientId", None, "b2c-signup:b2cClientId is required"),
+        ("graphEndpoint", "http://graph.example.com", "must be an https origin"),
+        ("location", "West Europe", "is not an Azure region name"),
+        ("namePrefix", "Sign-Up", "2 to 10 lowercase letters"),
+        ("pythonVersion", "3.9", "must be one of 3.10, 3.11, 3.12, 3.13"),
+        ("instanceMemoryMB", "1024", "must be one of 512, 2048, 4096"),
+        ("maximumInstances", "5", "from 40 to 1000"),
+        ("alwaysReadyInstances", "50", "from 0 to 40"),
+    ],
+)
+def test_each_bad_key_is_named_with_its_value_and_a_fix(key: str, value: Any, fragment: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(**{key: value})
+    message = str(raised.value)
+    assert fragment in message
+    assert "Example: pulumi config set" in message or "b2c-signup:" in message
+    assert SECRET not in message
+
+
+def test_a_missing_client_secret_is_named_without_a_value() -> None:
+    with pytest.raises(
+        StackConfigError, match=r"b2c-signup:b2cClientSecret is not set: pulumi config set --secret"
+    ):
+        loaded(secret=None)
+
+
+def test_cli_credential_needs_no_client_secret() -> None:
+    assert loaded(secret=None, b2cCredential="azureCli").b2c.settings.credential == "azureCli"
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(tenantName=None, connectorStep="x", namePrefix="X")
+    assert str(raised.value).count("\n  - ") == 3
+
+
+def test_the_prefix_may_be_given_on_the_flow_name() -> None:
+    assert loaded(userFlowName="B2C_1_partners").policy_id == "B2C_1_partners"
+
+
+def test_optional_attributes_are_marked_with_a_question_mark() -> None:
+    attributes = loaded(userAttributes=["email", "city?"]).user_attributes
+    assert [(a.attribute_id, a.optional) for a in attributes] == [("email", False), ("city", True)]
+
+
+def test_pulumi_yaml_and_readme_declare_every_key() -> None:
+    assert config_docs.stale() == []
+    import yaml
+
+    declared = yaml.safe_load(config_docs.PULUMI_YAML.read_text())["config"]
+    assert set(declared) == set(KEYS)
+    for name, key in KEYS.items():
+        assert declared[name].get("default") == key.default, name
+        assert declared[name]["type"] == key.type

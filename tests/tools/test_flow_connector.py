@@ -1,0 +1,139 @@
+"""tools.flow_connector: definition files in the shape paconn accepts, never holding the secret."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.flow_connector import connector_settings, redirect_mode
+from tools import flow_connector
+
+SECRET = "Flow-Client-Secret~42"
+LOGIN = "https://contosob2c.b2clogin.com/contosob2c.onmicrosoft.com/B2C_1_signupsignin/oauth2/v2.0"
+SETTINGS = connector_settings(
+    "contosob2c",
+    "B2C_1_signupsignin",
+    "https://contosob2c.onmicrosoft.com/api/access",
+    "2f1e0d9c-8b7a-4654-3210-fedcba987654",
+    ["https://global.consent.azure-apim.net/redirect"],
+)
+OUTPUTS = {
+    "flowConnector": SETTINGS,
+    "flowClientSecret": SECRET,
+    "validateSignupUrl": "https://f.example/api/validate-signup",
+}
+
+
+def write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: Any = OUTPUTS, *extra: str
+) -> dict[str, Any]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(outputs)))
+    assert flow_connector.main(["--out", str(tmp_path), "--api-host", "api.contoso.com", *extra]) == 0
+    return {path.name: json.loads(path.read_text()) for path in tmp_path.iterdir()}
+
+
+def test_api_properties_are_a_generic_oauth2_identity_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write(tmp_path, monkeypatch)
+    assert set(files) == {"apiProperties.json", "apiDefinition.swagger.json"}
+    token = files["apiProperties.json"]["properties"]["connectionParameters"]["token"]
+    assert token["type"] == "oauthSetting"
+    oauth = token["oAuthSettings"]
+    assert oauth["identityProvider"] == "oauth2"
+    assert oauth["clientId"] == SETTINGS["clientId"]
+    assert oauth["scopes"] == ["https://contosob2c.onmicrosoft.com/api/access offline_access openid"]
+    assert (
+        oauth["redirectMode"] == "Global"
+        and oauth["redirectUrl"] == "https://global.consent.azure-apim.net/redirect"
+    )
+    assert oauth["customParameters"] == {
+        "authorizationUrl": {"value": f"{LOGIN}/authorize"},
+        "tokenUrl": {"value": f"{LOGIN}/token"},
+        "refreshUrl": {"value": f"{LOGIN}/token"},
+    }
+    assert files["apiProperties.json"]["properties"]["iconBrandColor"].startswith("#")
+
+
+def test_the_swagger_secures_the_web_api_with_access_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    swagger = write(tmp_path, monkeypatch)["apiDefinition.swagger.json"]
+    assert (
+        swagger["swagger"] == "2.0"
+        and swagger["host"] == "api.contoso.com"
+        and swagger["schemes"] == ["https"]
+    )
+    assert set(swagger["info"]) >= {"title", "description", "version"}
+    ((name, definition),) = swagger["securityDefinitions"].items()
+    assert definition == {
+        "type": "oauth2",
+        "flow": "accessCode",
+        "authorizationUrl": f"{LOGIN}/authorize",
+        "tokenUrl": f"{LOGIN}/token",
+        "scopes": {"https://contosob2c.onmicrosoft.com/api/access": "Access the web API"},
+    }
+    assert swagger["security"] == [{name: ["https://contosob2c.onmicrosoft.com/api/access"]}]
+
+
+def test_the_client_secret_is_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, monkeypatch)
+    for path in tmp_path.iterdir():
+        assert SECRET not in path.read_text()
+    assert SECRET not in capsys.readouterr().out
+
+
+def test_paths_of_the_web_api_become_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "api.json"
+    paths = {"/orders": {"get": {"operationId": "ListOrders", "responses": {"200": {"description": "OK"}}}}}
+    source.write_text(json.dumps({"swagger": "2.0", "paths": paths}))
+    out = tmp_path / "out"
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(OUTPUTS)))
+    flow_connector.main(["--out", str(out), "--api-host", "api.contoso.com", "--paths-from", str(source)])
+    assert json.loads((out / "apiDefinition.swagger.json").read_text())["paths"] == paths
+
+
+def test_a_per_connector_redirect_uri_switches_the_mode() -> None:
+    assert redirect_mode(["https://global.consent.azure-apim.net/redirect"]) == "Global"
+    assert (
+        redirect_mode(["https://global.consent.azure-apim.net/redirect/contoso-5fapi-5f1234"])
+        == "GlobalPerConnector"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outputs", "fragment"),
+    [
+        ({"validateSignupUrl": "x"}, "no flowConnector object"),
+        ({"flowConnector": {**SETTINGS, "tokenUrl": ""}}, "flowConnector.tokenUrl is missing"),
+        ({"flowConnector": {**SETTINGS, "authorizationUrl": "http://x"}}, "must be an https URL"),
+    ],
+)
+def test_bad_outputs_are_refused_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: Any, fragment: str
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(outputs)))
+    with pytest.raises(SystemExit, match=fragment):
+        flow_connector.main(["--out", str(tmp_path), "--api-host", "api.contoso.com"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_files_survive_paconn_create_payload_assembly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys paconn 0.0.21 `create` reads (paconn/operations/upsert.py) before it calls Power Apps."""
+    files = write(tmp_path, monkeypatch)
+    properties = files["apiProperties.json"]["properties"]
+    oauth = properties.get("connectionParameters", {}).get("token", None)["oAuthSettings"]
+    oauth["clientSecret"] = SECRET  # what `--secret` adds in memory
+    openapi = files["apiDefinition.swagger.json"]
+    backend = f"{next(iter(openapi.get('schemes', [])), '')}://{openapi.get('host', '')}{openapi.get('basePath', '')}"
+    assert backend == "https://api.contoso.com/"
+    assert openapi["info"]["title"] and openapi["info"]["description"]
+    assert "stackOwner" not in properties  # paconn cannot update a connector that has one

@@ -1,0 +1,96 @@
+"""Write the Power Automate custom connector definition for the web API from the stack outputs.
+
+    pulumi stack output --json --show-secrets | python -m tools.flow_connector --out connector/ --api-host api.contoso.com
+    python -m tools.flow_connector --outputs outputs.json --out connector/ --api-host api.contoso.com
+
+Writes apiProperties.json (generic OAuth 2 against the user flow's B2C endpoints) and
+apiDefinition.swagger.json (the web API, secured with an OAuth2 access-code flow). The client
+secret is never written: give it to paconn at create time, as printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.flow_connector import api_definition, api_properties, check_settings
+
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
+
+
+def _load_outputs(path: str | None) -> dict[str, Any]:
+    text = Path(path).read_text(encoding="utf-8") if path and path != "-" else sys.stdin.read()
+    try:
+        outputs = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(
+            f"The stack outputs are not JSON ({exc}): pass `pulumi stack output --json` output"
+        ) from None
+    if not isinstance(outputs, dict) or not isinstance(outputs.get("flowConnector"), dict):
+        raise SystemExit(
+            "The stack outputs have no flowConnector object: run `pulumi up` first, then `pulumi stack output --json`"
+        )
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--outputs", help="stack outputs JSON file (default: standard input)")
+    parser.add_argument("--out", required=True, type=Path, help="folder to write the definition into")
+    parser.add_argument(
+        "--api-host", required=True, help="host name of the web API the connector calls, e.g. api.contoso.com"
+    )
+    parser.add_argument("--base-path", default="/", help="base path of the web API (default /)")
+    parser.add_argument("--title", default="B2C web API", help="connector title")
+    parser.add_argument(
+        "--paths-from",
+        type=Path,
+        help="a Swagger 2.0 file of the web API whose paths become the connector's actions",
+    )
+    parser.add_argument(
+        "--redirect-mode",
+        choices=("Global", "GlobalPerConnector"),
+        help="default: from the registered redirect URIs",
+    )
+    args = parser.parse_args(argv)
+
+    settings = _load_outputs(args.outputs)["flowConnector"]
+    if problems := check_settings(settings):
+        raise SystemExit("The flowConnector output is incomplete:\n  " + "\n  ".join(problems))
+    if not _HOST.match(args.api_host):
+        raise SystemExit(
+            f"--api-host {args.api_host!r} must be a host name such as api.contoso.com (no scheme or path)"
+        )
+    paths: dict[str, Any] = {}
+    if args.paths_from:
+        source = json.loads(args.paths_from.read_text(encoding="utf-8"))
+        if source.get("swagger") != "2.0" or not isinstance(source.get("paths"), dict):
+            raise SystemExit(f"--paths-from {args.paths_from} is not a Swagger 2.0 document with paths")
+        paths = source["paths"]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "apiProperties.json": api_properties(settings, mode=args.redirect_mode),
+        "apiDefinition.swagger.json": api_definition(
+            settings, title=args.title, host=args.api_host, base_path=args.base_path, paths=paths
+        ),
+    }
+    for name, document in files.items():
+        (args.out / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    print(
+        "Create the connector (the secret is the flowClientSecret stack output):\n"
+        f"  paconn create --api-prop {args.out / 'apiProperties.json'} --api-def {args.out / 'apiDefinition.swagger.json'} "
+        '--secret "$(pulumi stack output flowClientSecret --show-secrets)"'
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
