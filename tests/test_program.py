@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.mocks import Run, plaintext, run_main
 from tools import build_package
 from tools.build_package import Package
+from tools.program_check import Run, plaintext, run_main
 
 CLIENT_SECRET = "b2c-deployer-Secret~1234"
 CONFIG = {

@@ -59,6 +59,7 @@ DEFAULT_ENDPOINT = "https://graph.microsoft.com"
 CREDENTIAL_KINDS = ("clientSecret", "azureCli", "githubOidc")
 CONNECTORS_PERMISSION = "APIConnectors.ReadWrite.All"
 FLOWS_PERMISSION = "IdentityUserFlow.ReadWrite.All"
+APPLICATIONS_PERMISSION = "Application.ReadWrite.All"
 _LOOPBACK_NAMES = {"localhost"}
 
 T = TypeVar("T")
@@ -614,6 +615,24 @@ class GraphGateway:
         await self._absent_is_none(
             f"removing attribute {attribute_id} from user flow {flow_id}", FLOWS_PERMISSION, item.delete
         )
+
+    # -- deleted directory objects (teardown) ------------------------------------------------
+
+    async def purge_deleted_application(self, object_id: str) -> bool:
+        """Permanently delete a soft-deleted app registration; False when it is not in the bin.
+
+        Deleted apps wait 30 days in directory/deletedItems, keeping their identifier URIs taken
+        and counting against the directory quota."""
+        item = self.v1.directory.deleted_items.by_directory_object_id(object_id)
+        try:
+            await self._call(
+                f"purging deleted app registration {object_id}", APPLICATIONS_PERMISSION, item.delete
+            )
+        except GraphError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
 
 def _snake(name: str) -> str:

@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from components.signup_function import SignupFunction, SignupFunctionArgs
-from tests.mocks import SUBSCRIPTION_ID, Run, plaintext, run
-from tests.mocks import guid as mock_guid
+from tools.program_check import SUBSCRIPTION_ID, Run, plaintext, run
+from tools.program_check import guid as mock_guid
 
 PASSWORD = "Conn3ctor-Secret-Value"
 SHA = "ab" * 32

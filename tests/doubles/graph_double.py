@@ -119,6 +119,7 @@ class GraphDouble:
         self.faults: list[Fault] = []
         self.denied: set[str] = set()  # path prefixes that answer 403
         self.replication_lag = 0  # requests a new object stays invisible for
+        self.deleted_items: set[str] = set()  # directory/deletedItems: soft-deleted app registrations
         self.default_attributes = default_attributes
         self.page_size = page_size
         self.lock = threading.RLock()
@@ -284,6 +285,11 @@ class GraphDouble:
         parts = rest.split("/")
         if parts[:2] == ["identity", "apiConnectors"]:
             return self._route_connectors(method, parts[2:], query, body, "/" + path.lstrip("/"))
+        if parts[:2] == ["directory", "deletedItems"] and len(parts) == 3 and method == "DELETE":
+            if parts[2] not in self.deleted_items:
+                raise GraphError(404, "Request_ResourceNotFound", f"Resource '{parts[2]}' does not exist.")
+            self.deleted_items.discard(parts[2])
+            return 204, None, {}
         if parts[:2] == ["identity", "b2cUserFlows"]:
             if version != "beta":
                 raise GraphError(400, "BadRequest", "Resource not found for the segment 'b2cUserFlows'.")

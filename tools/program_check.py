@@ -1,21 +1,32 @@
-"""Pulumi mocks that record every registration as the engine would receive it: inputs with their
-secret markers, parent, dependencies and options. Components and the whole program run on them."""
+"""The whole program under Pulumi mocks, offline: no cloud, no Pulumi CLI, no credentials.
+
+    python -m tools.program_check --stack dev
+
+Runs __main__.py with the config of Pulumi.<stack>.yaml on mocks that record every registration
+as the engine would receive it (inputs with their secret markers, parent, dependencies), and
+reports what would be created. A config mistake fails here exactly as it would in `pulumi up`.
+Pull requests from forks get no OIDC token to preview with, so CI runs this instead; the tests
+run components and the program on the same mocks.
+"""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import runpy
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tools import PROJECT_DIR
+
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
 SUBSCRIPTION_ID = "9f8e7d6c-5b4a-4321-8765-43210fedcba9"
 
@@ -24,6 +35,7 @@ SUBSCRIPTION_ID = "9f8e7d6c-5b4a-4321-8765-43210fedcba9"
 NAME_KEYS = {
     "azure-native:storage:BlobContainer": "containerName",
     "azure-native:keyvault:Secret": "secretName",
+    "azure-native:keyvault:Key": "keyName",
     "azure-native:operationalinsights:Workspace": "workspaceName",
     "azure-native:applicationinsights:Component": "resourceName",
     "azure-native:resources:ResourceGroup": "resourceGroupName",
@@ -145,14 +157,29 @@ class AzureMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        if args.token == "azure-native:authorization:getClientConfig":
+        function = args.token
+        if function == "azure-native:authorization:getClientConfig":
             return {
                 "tenantId": TENANT_ID,
                 "subscriptionId": SUBSCRIPTION_ID,
                 "clientId": guid("me"),
                 "objectId": guid("me", "object"),
             }, []
-        if args.token == "azuread:index/getClientConfig:getClientConfig":
+        if function == "azuread:index/getServicePrincipal:getServicePrincipal":
+            # Microsoft Graph's principal, with the application permissions it offers.
+            roles = (
+                "Application.ReadWrite.All",
+                "Application.Read.All",
+                "APIConnectors.ReadWrite.All",
+                "IdentityUserFlow.ReadWrite.All",
+                "DelegatedPermissionGrant.ReadWrite.All",
+            )
+            return {
+                "objectId": guid("graph-sp"),
+                "clientId": args.args.get("clientId"),
+                "appRoleIds": {r: guid("role", r) for r in roles},
+            }, []
+        if function == "azuread:index/getClientConfig:getClientConfig":
             return {
                 "tenantId": TENANT_ID,
                 "clientId": guid("deployer"),
@@ -167,7 +194,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.registered: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registered.append(
                 Registered(
@@ -202,11 +229,12 @@ class Run:
 
 
 def run(
-    program: Callable[[], None],
+    program: Callable[[], object],
     config: dict[str, Any] | None = None,
     *,
     secrets: tuple[str, ...] = (),
     preview: bool = False,
+    project: str = "b2c-signup",
 ) -> Run:
     """Run `program` on the mocks with this stack config; return what was registered and exported."""
     settings.ROOT.set(None)
@@ -215,15 +243,10 @@ def run(
     }
     pulumi.runtime.set_all_config(values, list(secrets))
     monitor = RecordingMonitor(AzureMocks())
-    mocks.set_mocks(AzureMocks(), project="b2c-signup", stack="dev", preview=preview, monitor=monitor)
-    monitor.mocks = AzureMocks()
+    mocks.set_mocks(AzureMocks(), project=project, stack="dev", preview=preview, monitor=monitor)
     stack = settings.get_root_resource()
-
-    @pulumi.runtime.test
-    def go() -> None:
-        program()
-
-    go()
+    # pulumi.runtime.test runs the program and waits for every registration and output.
+    cast(Callable[[], None], pulumi.runtime.test(program))()  # type: ignore[no-untyped-call]
     outputs: dict[str, Any] = {}
     secret: set[str] = set()
     for key, value in getattr(stack, "outputs", {}).items():
@@ -239,3 +262,79 @@ def run_main(config: dict[str, Any], *, secrets: tuple[str, ...] = (), preview: 
     return run(
         lambda: runpy.run_path(str(program), run_name="__main__"), config, secrets=secrets, preview=preview
     )
+
+
+def stack_file_config(stack: str, directory: Path = PROJECT_DIR) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The config of Pulumi.<stack>.yaml. Encrypted values cannot be read offline: they stand in as
+    marked secrets, which is all validation needs to know about them."""
+    import yaml
+
+    path = directory / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise SystemExit(
+            f"{path.name} does not exist: create the stack with `pulumi stack init {stack}` first"
+        )
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
+    config: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key], secrets = "encrypted-in-stack-file", [*secrets, key]
+        else:
+            config[key] = value
+    return config, tuple(secrets)
+
+
+def check_stack(stack: str, directory: Path = PROJECT_DIR) -> Run:
+    """Run the program with the stack's config. The package is not built (that needs PyPI and has
+    its own tests): a stand-in with the hash of the function sources takes its place."""
+    from tools import FUNCTIONS_DIR, build_package
+
+    config, secrets = stack_file_config(stack, directory)
+    sources = hashlib.sha256()
+    for path in sorted(FUNCTIONS_DIR.rglob("*.py")):
+        sources.update(path.read_bytes())
+
+    def stand_in(
+        out: Path, python_version: str = "3.12", functions_dir: Path = FUNCTIONS_DIR
+    ) -> build_package.Package:
+        del python_version, functions_dir  # the real signature, unused: nothing is built
+        return build_package.Package(Path(out), 0, sources.hexdigest(), ())
+
+    original = build_package.build_package
+    build_package.build_package = stand_in
+    try:
+        return run_main(config, secrets=secrets)
+    finally:
+        build_package.build_package = original
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stack", action="append", required=True, help="stack name; repeat for several")
+    parser.add_argument(
+        "--stack-dir", type=Path, default=PROJECT_DIR, help="where the Pulumi.<stack>.yaml files are"
+    )
+    args = parser.parse_args(argv)
+    failed = False
+    for stack in args.stack:
+        try:
+            result = check_stack(stack, args.stack_dir)
+        except pulumi.RunError as exc:
+            print(f"{stack}: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        counts: dict[str, int] = {}
+        for resource in result.resources:
+            counts[resource.type] = counts.get(resource.type, 0) + 1
+        print(f"{stack}: {len(result.resources)} resources would be registered")
+        for typ, count in sorted(counts.items()):
+            print(f"  {count:>2} {typ}")
+        print(f"  outputs: {', '.join(sorted(result.outputs))}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""tools.program_check: the offline check fork pull requests run instead of a preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import program_check
+
+
+def test_the_repository_stacks_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert program_check.main(["--stack", "dev", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "dev: 36 resources would be registered" in out and "prod: 36 resources" in out
+    assert "outputs: flowClientId, flowClientSecret, flowConnector, runUserFlowUrl" in out
+
+
+def test_a_config_mistake_fails_the_check_with_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.pr.yaml").write_text(
+        "config:\n"
+        "  b2c-signup:tenantName: contosob2c\n"
+        "  b2c-signup:tenantId: not-a-guid\n"
+        "  b2c-signup:b2cClientId: 0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e\n"
+        "  b2c-signup:b2cClientSecret:\n"
+        "    secure: v1:abc:def\n"
+        "  b2c-signup:allowedDomains: [contoso.com]\n"
+    )
+    assert program_check.main(["--stack", "pr", "--stack-dir", str(tmp_path)]) == 1
+    assert "b2c-signup:tenantId 'not-a-guid' is not a GUID" in capsys.readouterr().err
+
+
+def test_encrypted_values_stand_in_as_secrets(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  b2c-signup:b2cClientSecret:\n    secure: v1:abc\n  b2c-signup:tenantName: t\n"
+    )
+    config, secrets = program_check.stack_file_config("x", tmp_path)
+    assert secrets == ("b2c-signup:b2cClientSecret",) and config["b2c-signup:tenantName"] == "t"
+    assert "v1:abc" not in str(config)
+
+
+def test_a_missing_stack_file_says_how_to_create_it(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="pulumi stack init qa"):
+        program_check.stack_file_config("qa", tmp_path)

@@ -1,0 +1,112 @@
+"""What demo stacks are and how to find what `destroy` leaves behind: tags, time-to-live, and the
+soft-deleted objects a destroyed stack leaves in the B2C tenant and the subscription.
+
+Pure: tools.new_demo and tools.teardown_demos do the talking."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+DEMO_TAG = "b2c-signup:demo"
+EXPIRES_TAG = "b2c-signup:expires"
+_TTL = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_TTL = timedelta(days=90)
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+
+
+def parse_ttl(text: str) -> timedelta:
+    """`7d`, `36h` or `90m`; at least ten minutes, at most 90 days."""
+    match = _TTL.match(text.strip())
+    if not match:
+        raise ValueError(f"--ttl {text!r} must be a number and a unit, e.g. 7d, 36h or 90m")
+    ttl = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not timedelta(minutes=10) <= ttl <= MAX_TTL:
+        raise ValueError(f"--ttl {text!r} must be from 10m to 90d")
+    return ttl
+
+
+def check_demo_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"demo name {name!r} must be 2 to 30 lowercase letters, digits and '-', starting with a letter"
+        )
+    return name
+
+
+def demo_tags(expires: datetime) -> dict[str, str]:
+    return {DEMO_TAG: "true", EXPIRES_TAG: expires.isoformat(timespec="seconds")}
+
+
+def demo_config(name: str) -> dict[str, str]:
+    """Keys that must differ from the template stack's: the B2C tenant may be shared, and user
+    flow names and App ID URIs are unique in a tenant."""
+    return {
+        "b2c-signup:userFlowName": f"signupsignin_{name.replace('-', '_')}",
+        "b2c-signup:apiIdentifier": f"api-{name}",
+    }
+
+
+@dataclass(frozen=True)
+class Expired:
+    stack: str
+    expires: datetime
+
+
+def select_expired(
+    stacks: Iterable[tuple[str, Mapping[str, str]]], now: datetime
+) -> tuple[list[Expired], list[str]]:
+    """Demo stacks past their time-to-live, oldest first, and problems with demo tags."""
+    expired: list[Expired] = []
+    problems: list[str] = []
+    for name, tags in stacks:
+        if tags.get(DEMO_TAG) != "true":
+            continue
+        try:
+            expires = datetime.fromisoformat(tags.get(EXPIRES_TAG, ""))
+        except ValueError:
+            problems.append(
+                f"{name}: tag {EXPIRES_TAG} is {tags.get(EXPIRES_TAG)!r}, not an ISO time; left alone"
+            )
+            continue
+        if expires.tzinfo is None:
+            problems.append(f"{name}: tag {EXPIRES_TAG} {expires.isoformat()} has no time zone; left alone")
+        elif expires <= now:
+            expired.append(Expired(name, expires))
+    return sorted(expired, key=lambda item: (item.expires, item.stack)), problems
+
+
+@dataclass(frozen=True)
+class Vault:
+    subscription_id: str
+    location: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What survives `destroy` in soft-deleted form."""
+
+    applications: tuple[str, ...]  # object ids of app registrations (directory/deletedItems)
+    vaults: tuple[Vault, ...]
+
+
+def leftovers(deployment: Mapping[str, Any]) -> Leftovers:
+    """Read from the stack's exported state before it is destroyed."""
+    applications: list[str] = []
+    vaults: list[Vault] = []
+    for resource in deployment.get("resources") or []:
+        outputs = resource.get("outputs") or {}
+        if resource.get("type") == "azuread:index/application:Application":
+            object_id = outputs.get("objectId") or str(resource.get("id", "")).rsplit("/", 1)[-1]
+            if object_id:
+                applications.append(object_id)
+        elif resource.get("type") == "azure-native:keyvault:Vault":
+            match = re.match(r"^/subscriptions/([^/]+)/", str(resource.get("id", "")))
+            if match and outputs.get("name") and outputs.get("location"):
+                vaults.append(Vault(match.group(1), str(outputs["location"]), str(outputs["name"])))
+    return Leftovers(tuple(applications), tuple(vaults))

@@ -1,0 +1,88 @@
+"""Create a demo stack that tools.teardown_demos removes once its time-to-live has passed.
+
+    python -m tools.new_demo NAME --ttl 7d [--from dev]
+
+Copies the template stack's config (secrets included), gives the demo its own user flow name and
+App ID URI (both must be unique in a B2C tenant the stacks may share), and tags the stack
+b2c-signup:demo=true and b2c-signup:expires=<UTC time>. Then `./tools/up.sh NAME`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tools import PROJECT_DIR
+from tools.demos import check_demo_name, demo_config, demo_tags, parse_ttl
+
+
+class DemoBackend(Protocol):
+    def create(self, stack: str) -> None: ...
+    def config(self, stack: str) -> Mapping[str, tuple[Any, bool]]: ...
+    def set_config(self, stack: str, values: Mapping[str, tuple[Any, bool]]) -> None: ...
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None: ...
+
+
+class PulumiDemoBackend:
+    def __init__(self) -> None:
+        from pulumi import automation
+
+        self.auto = automation
+        self.workspace = automation.LocalWorkspace(work_dir=str(PROJECT_DIR))
+
+    def create(self, stack: str) -> None:
+        self.workspace.create_stack(stack)
+
+    def config(self, stack: str) -> Mapping[str, tuple[Any, bool]]:
+        return {
+            key: (value.value, value.secret) for key, value in self.workspace.get_all_config(stack).items()
+        }
+
+    def set_config(self, stack: str, values: Mapping[str, tuple[Any, bool]]) -> None:
+        config = {
+            key: self.auto.ConfigValue(value=str(value), secret=secret)
+            for key, (value, secret) in values.items()
+        }
+        self.workspace.set_all_config(stack, config)
+
+    def set_tags(self, stack: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.workspace.set_tag(stack, key, value)
+
+
+def new_demo(backend: DemoBackend, name: str, ttl: str, template: str, now: datetime) -> datetime:
+    check_demo_name(name)
+    expires = now + parse_ttl(ttl)
+    copied = dict(backend.config(template))
+    backend.create(name)
+    copied.update({key: (value, False) for key, value in demo_config(name).items()})
+    backend.set_config(name, copied)
+    backend.set_tags(name, demo_tags(expires))
+    return expires
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("name", help="stack name of the demo, e.g. acme-pilot")
+    parser.add_argument("--ttl", required=True, help="time to live: 7d, 36h or 90m")
+    parser.add_argument(
+        "--from", dest="template", default="dev", help="stack whose config to copy (default dev)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        expires = new_demo(PulumiDemoBackend(), args.name, args.ttl, args.template, datetime.now(UTC))
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(
+        f"Created demo stack {args.name}, expiring {expires.isoformat(timespec='seconds')}. Next: ./tools/up.sh {args.name}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
