@@ -23,7 +23,7 @@ from components.graph.gateway import GraphConfigError, GraphSettings
 from components.signup_function import INSTANCE_MEMORY_MB, PYTHON_VERSIONS
 
 # The allowlist is validated by the very rule the function applies at run time.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))
+sys.path.append(str(Path(__file__).resolve().parent / "functions"))
 import signup_rules
 
 NAMESPACE = "b2c-signup"

@@ -101,10 +101,6 @@ def check_scm_url(url: str) -> str | None:
     return None
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class FunctionCodeDeploymentProvider(ResourceProvider):
     def __init__(self) -> None:
         super().__init__()

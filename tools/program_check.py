@@ -224,9 +224,6 @@ class Run:
         (found,) = self.of_type(typ)
         return found
 
-    def by_urn(self, urn: str) -> Registered:
-        return next(r for r in self.resources if r.urn == urn)
-
 
 def run(
     program: Callable[[], object],

@@ -347,10 +347,6 @@ class AttributePlan:
     patch: tuple[dict[str, Any], ...] = ()
     delete: tuple[str, ...] = ()
 
-    @property
-    def empty(self) -> bool:
-        return not (self.add or self.patch or self.delete)
-
 
 def plan_attributes(
     current: Sequence[Mapping[str, Any]], wanted: Sequence[Mapping[str, Any]]

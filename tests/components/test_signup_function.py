@@ -43,14 +43,15 @@ def build(**overrides: Any) -> Run:
         "name_prefix": "signup",
         "allowed_domains": ["contoso.com", "*.fabrikam.com"],
         "basic_auth_username": "b2c-connector",
-        "basic_auth_password": pulumi.Output.secret(PASSWORD),
         "package_path": "dist/released-package.zip",
         "package_sha256": SHA,
         **overrides,
     }
 
     def program() -> None:
-        function = SignupFunction("signup", SignupFunctionArgs(**args))
+        # Created inside the run, on the mocks' event loop.
+        password = pulumi.Output.secret(PASSWORD)
+        function = SignupFunction("signup", SignupFunctionArgs(basic_auth_password=password, **args))
         pulumi.export("url", function.validate_signup_url)
         pulumi.export("base", function.function_base_url)
         pulumi.export("app", function.app_name)
