@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -31,7 +32,11 @@ def loaded(secret: str | None = SECRET, **values: Any) -> stack_config.StackConf
     def get_secret(key: str) -> pulumi.Output[str] | None:
         return pulumi.Output.secret(secret) if key == "b2cClientSecret" and secret else None
 
-    return load(get, get_secret, "dev")
+    config = load(get, get_secret, "dev")
+    if config.b2c.client_secret is not None:
+        # Settle the Output here rather than leave a pending coroutine to a later test's loop.
+        assert asyncio.get_event_loop().run_until_complete(config.b2c.client_secret.future()) == secret
+    return config
 
 
 def test_defaults_give_the_documented_setup() -> None:
