@@ -33,6 +33,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime.rpc import UNKNOWN  # what check receives for a value not known yet
 
 from components.credentials import OidcUnavailableError, github_oidc_assertion
 
@@ -40,7 +41,6 @@ from components.credentials import OidcUnavailableError, github_oidc_assertion
 STATUS_FAILED, STATUS_SUCCESS = 3, 4
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 DEPLOYER = "b2c-signup"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 class OneDeployError(Exception):

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pulumi.runtime import rpc
+
 # What the engine passes for a value that is not known yet (a preview before a dependency exists).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN = rpc.UNKNOWN
 
 AUTH_BASIC = "basic"
 AUTH_CERTIFICATE = "certificate"
