@@ -38,10 +38,20 @@ _AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]{2,30}$")
 
 @dataclass(frozen=True)
 class Key:
+    """One `b2c-signup:*` key as Pulumi.yaml declares it.
+
+    Pulumi treats a declared key without a `default` as required and stops `preview` and `up`
+    before the program runs when a stack lacks it (pulumi/pulumi pkg/workspace/config.go,
+    mergeConfig). So every key that is not `required` has a default; "" stands for "not set".
+    """
+
     type: str  # the Pulumi.yaml type: string, integer, boolean, array
     description: str
-    default: Any = None
+    default: Any = ""
     required: bool = False
+    # Set with `pulumi config set --secret`. The program checks that it is stored encrypted:
+    # Pulumi.yaml cannot say `secret: true` for an optional key, because Pulumi then demands
+    # that the default, too, be encrypted (validateStackConfigValue).
     secret: bool = False
 
 
@@ -95,7 +105,11 @@ KEYS: dict[str, Key] = {
     "b2cClientId": Key(
         "string", "Client id of the deployment app registered in the B2C tenant (clientSecret, githubOidc)."
     ),
-    "b2cClientSecret": Key("string", "Client secret of that app (set with --secret).", secret=True),
+    "b2cClientSecret": Key(
+        "string",
+        "Client secret of that app, with b2cCredential clientSecret (set it with --secret).",
+        secret=True,
+    ),
     "graphEndpoint": Key(
         "string",
         "Microsoft Graph origin (https; http only on loopback, for tests).",
@@ -324,10 +338,33 @@ def _identity(reader: _Reader, tenant_id: str, secret: pulumi.Output[str] | None
         return None
 
 
+def _secret(
+    reader: _Reader,
+    key: str,
+    get_secret: Callable[[str], pulumi.Output[str] | None],
+    is_secret: Callable[[str], bool],
+) -> pulumi.Output[str] | None:
+    """A secret key's value as a secret Output, None when unset ("" is Pulumi.yaml's "not set")."""
+    if reader.raw(key) is None:
+        return None
+    if not is_secret(key):
+        reader.problems.append(
+            f"{NAMESPACE}:{key} is stored in plain text in the stack file: set it again encrypted with "
+            f"pulumi config set --secret {NAMESPACE}:{key} <value>"
+        )
+    return get_secret(key)
+
+
 def load(
-    get: Callable[[str], str | None], get_secret: Callable[[str], pulumi.Output[str] | None], stack: str
+    get: Callable[[str], str | None],
+    get_secret: Callable[[str], pulumi.Output[str] | None],
+    stack: str,
+    is_secret: Callable[[str], bool] = lambda _key: True,
 ) -> StackConfig:
-    """Validate all keys; raise StackConfigError listing every problem."""
+    """Validate all keys; raise StackConfigError listing every problem.
+
+    `is_secret(key)` says whether the stack stores a key encrypted; the default suits callers whose
+    values never came from a stack file."""
     reader = _Reader(get)
     tenant_name = reader.text(
         "tenantName",
@@ -373,7 +410,7 @@ def load(
         "flowSecretRotation", _SEGMENT, "2026-11-22", "must be a short token such as a date"
     )
     adopt = reader.boolean("adoptExisting")
-    secret = get_secret("b2cClientSecret")
+    secret = _secret(reader, "b2cClientSecret", get_secret, is_secret)
     graph = _identity(reader, tenant_id, secret)
     python = reader.text(
         "pythonVersion",
@@ -425,4 +462,9 @@ def load(
 
 def from_pulumi() -> StackConfig:
     config = pulumi.Config(NAMESPACE)
-    return load(config.get, config.get_secret, pulumi.get_stack())
+    return load(
+        config.get,
+        config.get_secret,
+        pulumi.get_stack(),
+        lambda key: pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"),
+    )

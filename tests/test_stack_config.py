@@ -23,7 +23,7 @@ BASE: dict[str, Any] = {
 
 
 def loaded(secret: str | None = SECRET, **values: Any) -> stack_config.StackConfig:
-    raw = {**BASE, **values}
+    raw = {**BASE, "b2cClientSecret": secret, **values}
 
     def get(key: str) -> str | None:
         value = raw.get(key)
@@ -134,5 +134,20 @@ def test_pulumi_yaml_and_readme_declare_every_key() -> None:
     declared = yaml.safe_load(config_docs.PULUMI_YAML.read_text())["config"]
     assert set(declared) == set(KEYS)
     for name, key in KEYS.items():
-        assert declared[name].get("default") == key.default, name
+        assert declared[name].get("default") == (None if key.required else key.default), name
         assert declared[name]["type"] == key.type
+
+
+def test_a_client_secret_stored_in_plain_text_is_refused() -> None:
+    raw = {**BASE, "b2cClientSecret": "plain-secret"}
+    with pytest.raises(
+        StackConfigError, match=r"b2cClientSecret is stored in plain text.*--secret"
+    ) as raised:
+        load(raw.get, lambda key: pulumi.Output.secret(raw[key]), "dev", is_secret=lambda _key: False)
+    assert "plain-secret" not in str(raised.value)
+
+
+def test_an_empty_client_secret_is_not_set() -> None:
+    # Pulumi.yaml's default for an optional key is "": it must read as "not set".
+    with pytest.raises(StackConfigError, match="b2c-signup:b2cClientSecret is not set"):
+        load({**BASE, "b2cClientSecret": ""}.get, lambda key: pulumi.Output.secret(""), "dev")

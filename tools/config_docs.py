@@ -25,6 +25,9 @@ def _yaml_value(value: object) -> str:
 
 
 def pulumi_config_block() -> str:
+    """Pulumi.yaml's `config:` block. Pulumi requires a declared key that has no default, so only
+    the `required` keys go without one; no key says `secret: true`, because Pulumi would then
+    demand the default be encrypted too (the program checks secret keys itself)."""
     lines = ["config:"]
     for name, key in KEYS.items():
         lines.append(f"  {name}:")  # keys of the project's own namespace are declared bare
@@ -32,10 +35,8 @@ def pulumi_config_block() -> str:
         if key.type == "array":
             lines += ["    items:", "      type: string"]
         lines.append(f"    description: {_yaml_value(key.description)}")
-        if key.default is not None:
+        if not key.required:
             lines.append(f"    default: {_yaml_value(key.default)}")
-        if key.secret:
-            lines.append("    secret: true")
     return "\n".join(lines) + "\n"
 
 
@@ -44,10 +45,10 @@ def readme_table() -> str:
     for name, key in KEYS.items():
         if key.required:
             default = "**required**"
-        elif key.default is not None:
-            default = f"`{json.dumps(key.default)}`"
+        elif key.default == "":
+            default = "unset, secret" if key.secret else "unset"
         else:
-            default = "secret" if key.secret else ""
+            default = f"`{json.dumps(key.default)}`"
         meaning = key.description.replace("|", r"\|")
         rows.append(f"| `{NAMESPACE}:{name}` | {key.type} | {default} | {meaning} |")
     return "\n".join(rows) + "\n"

@@ -4,7 +4,9 @@
 
 Runs __main__.py with the config of Pulumi.<stack>.yaml on mocks that record every registration
 as the engine would receive it (inputs with their secret markers, parent, dependencies), and
-reports what would be created. A config mistake fails here exactly as it would in `pulumi up`.
+reports what would be created. First it applies the checks the Pulumi CLI makes of the project
+and stack files before it starts a program (tools.pulumi_rules). A config mistake fails here
+exactly as it would in `pulumi up`.
 Pull requests from forks get no OIDC token to preview with, so CI runs this instead; the tests
 run components and the program on the same mocks.
 """
@@ -25,7 +27,7 @@ import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from tools import PROJECT_DIR
+from tools import PROJECT_DIR, pulumi_rules
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
 SUBSCRIPTION_ID = "9f8e7d6c-5b4a-4321-8765-43210fedcba9"
@@ -288,6 +290,9 @@ def check_stack(stack: str, directory: Path = PROJECT_DIR) -> Run:
     from tools import FUNCTIONS_DIR, build_package
 
     config, secrets = stack_file_config(stack, directory)
+    # What the Pulumi CLI checks before it starts the program at all.
+    if refused := pulumi_rules.check_stack_file(PROJECT_DIR / "Pulumi.yaml", stack, directory):
+        raise pulumi.RunError("Pulumi would not run the program: " + "; ".join(refused))
     sources = hashlib.sha256()
     for path in sorted(FUNCTIONS_DIR.rglob("*.py")):
         sources.update(path.read_bytes())

@@ -44,3 +44,16 @@ def test_encrypted_values_stand_in_as_secrets(tmp_path: Path) -> None:
 def test_a_missing_stack_file_says_how_to_create_it(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="pulumi stack init qa"):
         program_check.stack_file_config("qa", tmp_path)
+
+
+def test_a_stack_pulumi_would_refuse_fails_with_pulumis_own_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.pr.yaml").write_text(
+        "config:\n  b2c-signup:tenantId: 4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90\n  b2c-signup:maximumInstances: lots\n"
+    )
+    assert program_check.main(["--stack", "pr", "--stack-dir", str(tmp_path)]) == 1
+    assert (
+        "Pulumi would not run the program: Stack 'pr' is missing configuration values 'allowedDomains' and "
+        "'tenantName'" in capsys.readouterr().err
+    )
