@@ -8,12 +8,19 @@ apiDefinition.swagger.json.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 GLOBAL_REDIRECT = "https://global.consent.azure-apim.net/redirect"
 SECURITY_NAME = "oauth2_auth"
 SETTINGS_KEYS = ("authorizationUrl", "tokenUrl", "refreshUrl", "scope", "clientId", "redirectUris")
+# The Swagger 2.0 sections an operation may reference with "#/<section>/<name>".
+SHARED_SECTIONS = ("definitions", "parameters", "responses")
+
+
+class DefinitionError(ValueError):
+    """An API description that cannot become the connector's actions; the message says why."""
 
 
 def connector_settings(
@@ -83,16 +90,72 @@ def api_properties(
     }
 
 
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, Mapping):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []
+
+
+def _pointer(ref: str) -> tuple[str, str] | None:
+    """("definitions", "Order") for "#/definitions/Order"; None for anything else."""
+    parts = ref.split("/")
+    if len(parts) != 3 or parts[0] != "#" or parts[1] not in SHARED_SECTIONS:
+        return None
+    return parts[1], parts[2].replace("~1", "/").replace("~0", "~")
+
+
+def imported_operations(source: Mapping[str, Any], origin: str = "the API description") -> dict[str, Any]:
+    """The paths of a Swagger 2.0 document with every definition, parameter and response they
+    reference, directly or through each other: a path copied alone leaves dangling $refs, which
+    Power Automate rejects. Operation-level `security` is dropped, because the connector's own
+    OAuth2 scheme secures every action and the source's scheme names mean nothing here."""
+    if source.get("swagger") != "2.0" or not isinstance(source.get("paths"), Mapping):
+        version = source.get("openapi") or source.get("swagger")
+        raise DefinitionError(
+            f"{origin} is not a Swagger 2.0 document with paths (found version {version!r}): custom connectors "
+            "take Swagger 2.0 only; export 2.0 (Swashbuckle: SerializeAsV2) or convert an OpenAPI 3 document first"
+        )
+    paths = copy.deepcopy(dict(source["paths"]))
+    for item in paths.values():
+        for operation in item.values() if isinstance(item, dict) else ():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    shared: dict[str, dict[str, Any]] = {section: {} for section in SHARED_SECTIONS}
+    pending = _refs(paths)
+    while pending:
+        ref = pending.pop()
+        target = _pointer(ref)
+        if target is None:
+            raise DefinitionError(
+                f"{origin} references {ref!r}: only local #/definitions, #/parameters and #/responses "
+                "references can be carried into the connector"
+            )
+        section, name = target
+        if name in shared[section]:
+            continue
+        found = (source.get(section) or {}).get(name)
+        if found is None:
+            raise DefinitionError(f"{origin} references {ref!r}, which it does not define")
+        shared[section][name] = copy.deepcopy(found)
+        pending += _refs(found)
+    return {"paths": paths, **shared}
+
+
 def api_definition(
     settings: Mapping[str, Any],
     *,
     title: str,
     host: str,
     base_path: str = "/",
-    paths: Mapping[str, Any] | None = None,
+    operations: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """apiDefinition.swagger.json (Swagger 2.0, as custom connectors require) for the web API,
-    secured with an OAuth2 access-code flow against the user flow."""
+    secured with an OAuth2 access-code flow against the user flow. `operations` holds `paths`
+    and the definitions, parameters and responses they reference (see imported_operations)."""
+    operations = operations or {}
     scopes = str(settings["scope"]).split()
     api_scope = next((scope for scope in scopes if scope.startswith("https://")), scopes[0])
     return {
@@ -107,10 +170,8 @@ def api_definition(
         "schemes": ["https"],
         "consumes": ["application/json"],
         "produces": ["application/json"],
-        "paths": dict(paths or {}),
-        "definitions": {},
-        "parameters": {},
-        "responses": {},
+        "paths": dict(operations.get("paths") or {}),
+        **{section: dict(operations.get(section) or {}) for section in SHARED_SECTIONS},
         "securityDefinitions": {
             SECURITY_NAME: {
                 "type": "oauth2",

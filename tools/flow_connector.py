@@ -17,7 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.flow_connector import api_definition, api_properties, check_settings
+from components.flow_connector import (
+    DefinitionError,
+    api_definition,
+    api_properties,
+    check_settings,
+    imported_operations,
+)
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -46,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--api-host", required=True, help="host name of the web API the connector calls, e.g. api.contoso.com"
     )
-    parser.add_argument("--base-path", default="/", help="base path of the web API (default /)")
+    parser.add_argument(
+        "--base-path", help="base path of the web API (default: the --paths-from document's, else /)"
+    )
     parser.add_argument("--title", default="B2C web API", help="connector title")
     parser.add_argument(
         "--paths-from",
@@ -67,18 +75,27 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"--api-host {args.api_host!r} must be a host name such as api.contoso.com (no scheme or path)"
         )
-    paths: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    base_path = args.base_path
     if args.paths_from:
-        source = json.loads(args.paths_from.read_text(encoding="utf-8"))
-        if source.get("swagger") != "2.0" or not isinstance(source.get("paths"), dict):
-            raise SystemExit(f"--paths-from {args.paths_from} is not a Swagger 2.0 document with paths")
-        paths = source["paths"]
+        origin = f"--paths-from {args.paths_from}"
+        try:
+            source = json.loads(args.paths_from.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"{origin} cannot be read as JSON: {exc}") from None
+        try:
+            if not isinstance(source, dict):
+                raise DefinitionError(f"{origin} is not a JSON object")
+            operations = imported_operations(source, origin)
+        except DefinitionError as exc:
+            raise SystemExit(str(exc)) from None
+        base_path = base_path or source.get("basePath")
 
     args.out.mkdir(parents=True, exist_ok=True)
     files = {
         "apiProperties.json": api_properties(settings, mode=args.redirect_mode),
         "apiDefinition.swagger.json": api_definition(
-            settings, title=args.title, host=args.api_host, base_path=args.base_path, paths=paths
+            settings, title=args.title, host=args.api_host, base_path=base_path or "/", operations=operations
         ),
     }
     for name, document in files.items():

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# paconn's declared dependencies do not install on Python 3.11: its file lists what it needs.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-paconn.txt
 exec "$venv/bin/python" -m pytest "$@"

@@ -124,16 +124,40 @@ def test_bad_outputs_are_refused_by_key(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_files_survive_paconn_create_payload_assembly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        (
+            {"openapi": "3.1.0", "paths": {}},
+            r"not a Swagger 2.0 document with paths \(found version '3.1.0'\).*SerializeAsV2",
+        ),
+        (
+            {
+                "swagger": "2.0",
+                "paths": {"/a": {"get": {"responses": {"200": {"$ref": "#/responses/Gone"}}}}},
+            },
+            "references '#/responses/Gone', which it does not define",
+        ),
+        (
+            {"swagger": "2.0", "paths": {"/a": {"get": {"parameters": [{"$ref": "common.json#/p"}]}}}},
+            "only local #/definitions",
+        ),
+    ],
+)
+def test_an_api_description_that_cannot_become_actions_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: dict[str, Any], fragment: str
 ) -> None:
-    """The keys paconn 0.0.21 `create` reads (paconn/operations/upsert.py) before it calls Power Apps."""
-    files = write(tmp_path, monkeypatch)
-    properties = files["apiProperties.json"]["properties"]
-    oauth = properties.get("connectionParameters", {}).get("token", None)["oAuthSettings"]
-    oauth["clientSecret"] = SECRET  # what `--secret` adds in memory
-    openapi = files["apiDefinition.swagger.json"]
-    backend = f"{next(iter(openapi.get('schemes', [])), '')}://{openapi.get('host', '')}{openapi.get('basePath', '')}"
-    assert backend == "https://api.contoso.com/"
-    assert openapi["info"]["title"] and openapi["info"]["description"]
-    assert "stackOwner" not in properties  # paconn cannot update a connector that has one
+    (tmp_path / "api.json").write_text(json.dumps(source))
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(OUTPUTS)))
+    with pytest.raises(SystemExit, match=fragment):
+        flow_connector.main(
+            [
+                "--out",
+                str(tmp_path / "out"),
+                "--api-host",
+                "a.example",
+                "--paths-from",
+                str(tmp_path / "api.json"),
+            ]
+        )
+    assert not (tmp_path / "out").exists()
