@@ -241,7 +241,7 @@ class Paconn:
         (home / ".paconn" / "accessTokens.json").write_text(json.dumps(token))
         monkeypatch.setattr(requests, "request", self._answer)
 
-    def _answer(self, verb: str, url: str, headers: Any = None, json: Any = None) -> Any:  # noqa: A002 - requests' name
+    def _answer(self, verb: str, url: str, headers: Any = None, json: Any = None) -> Any:
         self.calls.append((verb, url, copy.deepcopy(json)))
         body: Any = {"name": "shared_contoso-20orders-5f1a2b3c"}
         if "generateResourceStorage" in url:
@@ -323,7 +323,7 @@ def test_real_paconn_creates_updates_and_validates_the_connector(
 
     paconn.calls.clear()
     assert paconn.run("validate", "--api-def", str(out / "apiDefinition.swagger.json")) == 0
-    ((verb, url, payload),) = paconn.calls
+    ((_, url, payload),) = paconn.calls
     assert "validateApiSwagger" in url and payload == swagger
     assert os.environ["HOME"] == str(tmp_path / "home")
 
