@@ -68,7 +68,10 @@ user_flow = SignupUserFlow(
     "userflow",
     SignupUserFlowArgs(
         flow_name=config.user_flow_name,
-        attributes=[user_attribute(a.attribute_id, optional=a.optional) for a in config.user_attributes],
+        attributes=[
+            user_attribute(a.attribute_id, optional=a.optional, input_type=a.input_type, choices=a.choices)
+            for a in config.user_attributes
+        ],
         connector_step=config.connector_step,
         connector_display_name=f"{hosting.name_prefix} sign-up gate ({config.stack})",
         target_url=function.validate_signup_url,

@@ -19,6 +19,8 @@ from typing import Any
 
 import pulumi
 
+from components.graph import UserAttributeValue
+from components.graph import model as graph_model
 from components.graph.gateway import GraphConfigError, GraphSettings
 from components.signup_function import INSTANCE_MEMORY_MB, PYTHON_VERSIONS
 
@@ -72,6 +74,13 @@ KEYS: dict[str, Key] = {
         "array",
         "Attributes collected at sign-up (attribute ids; add `?` for optional, e.g. `city?`).",
         ["email", "givenName", "surname", "displayName"],
+    ),
+    "attributeInputs": Key(
+        "object",
+        "Input type and choices of collected attributes, by attribute id, e.g. "
+        '{"extension_<appId>_plan": {"input_type": "radioSingleSelect", "user_attribute_values": ["Basic", "Pro"]}}; '
+        "a choice is a text or {name, value, is_default}.",
+        {},
     ),
     "connectorStep": Key(
         "string",
@@ -137,6 +146,8 @@ class StackConfigError(pulumi.RunError):
 class Attribute:
     attribute_id: str
     optional: bool = False
+    input_type: str | None = None  # None: the resource's default (emailBox for email, else textBox)
+    choices: tuple[UserAttributeValue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,6 +258,19 @@ class _Reader:
             self.fail(key, value, "must be true or false", "true")
         return value.lower() == "true"
 
+    def mapping(self, key: str, example: str) -> dict[str, Any]:
+        value = self.raw(key)
+        if value is None:
+            return dict(KEYS[key].default)
+        try:
+            found = json.loads(value)
+        except json.JSONDecodeError:
+            found = None
+        if not isinstance(found, dict):
+            self.fail(key, value, "must be an object (set its fields with --path)", example)
+            return {}
+        return found
+
     def strings(self, key: str, example: str) -> list[str]:
         spec = KEYS[key]
         value = self.raw(key)
@@ -308,6 +332,45 @@ def _attributes(reader: _Reader) -> tuple[Attribute, ...]:
             "must include email: the API connector decides on it",
             example,
         )
+    return _with_inputs(reader, attributes)
+
+
+_INPUT_FIELDS = ("input_type", "user_attribute_values")
+
+
+def _with_inputs(reader: _Reader, attributes: list[Attribute]) -> tuple[Attribute, ...]:
+    """The attributes with the input types and choices of attributeInputs, checked by the Graph
+    model's own attribute rule."""
+    key = "attributeInputs"
+    example = f"--path '{NAMESPACE}:{key}.<attribute id>.input_type' radioSingleSelect"
+    inputs = reader.mapping(key, example)
+    by_id = {attribute.attribute_id.lower(): index for index, attribute in enumerate(attributes)}
+    for attribute_id, spec in inputs.items():
+        where = f"{NAMESPACE}:{key}.{attribute_id}"
+        if attribute_id.lower() not in by_id:
+            reader.problems.append(
+                f"{where} names an attribute that userAttributes does not collect: add it there"
+            )
+            continue
+        if not isinstance(spec, dict) or not spec or set(spec) - set(_INPUT_FIELDS):
+            reader.problems.append(
+                f"{where} {json.dumps(spec)} must be an object with {' and/or '.join(_INPUT_FIELDS)}. Example: pulumi "
+                f"config set --path '{where}.input_type' dropdownSingleSelect"
+            )
+            continue
+        normalised, problems = graph_model.normalise_attribute({"attribute_id": attribute_id, **spec}, where)
+        reader.problems.extend(problems)
+        if normalised is not None:
+            index = by_id[attribute_id.lower()]
+            attributes[index] = Attribute(
+                attributes[index].attribute_id,
+                attributes[index].optional,
+                normalised["input_type"],
+                tuple(
+                    UserAttributeValue(name=c["name"], value=c["value"], is_default=c["is_default"])
+                    for c in normalised.get("user_attribute_values", ())
+                ),
+            )
     return tuple(attributes)
 
 

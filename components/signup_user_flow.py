@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.graph import ApiConnector, B2CUserFlow, UserAttribute
+from components.graph import ApiConnector, B2CUserFlow, UserAttribute, UserAttributeValue
 
 # The stack's step names (as B2C's portal and Graph spell them) -> the B2CUserFlow input.
 STEP_INPUTS = {
@@ -69,13 +69,24 @@ class SignupUserFlow(pulumi.ComponentResource):
         self.register_outputs({"connector_id": self.connector_id, "user_flow_id": self.user_flow_id})
 
 
-def user_attribute(attribute_id: str, *, optional: bool = False) -> UserAttribute:
+def user_attribute(
+    attribute_id: str,
+    *,
+    optional: bool = False,
+    input_type: str | None = None,
+    choices: Sequence[UserAttributeValue] = (),
+) -> UserAttribute:
     """A sign-up attribute with a readable label: `givenName` is shown as "Given name"."""
     words = "".join(f" {c.lower()}" if c.isupper() else c for c in attribute_id).strip()
-    return UserAttribute(
+    attribute = UserAttribute(
         attribute_id=attribute_id,
         is_optional=optional,
         # B2C verifies email addresses at sign-up; the connector relies on that.
         requires_verification=attribute_id == "email",
         display_name="Email address" if attribute_id == "email" else words[:1].upper() + words[1:],
     )
+    if input_type is not None:
+        attribute["input_type"] = input_type
+    if choices:
+        attribute["user_attribute_values"] = list(choices)
+    return attribute

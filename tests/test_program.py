@@ -186,7 +186,10 @@ def test_config_choices_reach_the_resources() -> None:
         **{
             "b2c-signup:connectorStep": "postFederationSignup",
             "b2c-signup:userFlowName": "B2C_1_partners",
-            "b2c-signup:userAttributes": ["email", "city?"],
+            "b2c-signup:userAttributes": ["email", "city?", "country"],
+            "b2c-signup:attributeInputs": {
+                "country": {"input_type": "dropdownSingleSelect", "user_attribute_values": ["NL", "BE"]}
+            },
             "b2c-signup:alwaysReadyInstances": "1",
             "b2c-signup:adoptExisting": "true",
         }
@@ -203,6 +206,8 @@ def test_config_choices_reach_the_resources() -> None:
         "requires_verification": False,
         "display_name": "City",
     }
+    assert flow["attributes"][2]["input_type"] == "dropdownSingleSelect"
+    assert [c["value"] for c in flow["attributes"][2]["user_attribute_values"]] == ["NL", "BE"]
     assert (
         flow["adopt"] is True and stack.one("pulumi-python:dynamic/b2c:ApiConnector").inputs["adopt"] is True
     )

@@ -151,3 +151,44 @@ def test_an_empty_client_secret_is_not_set() -> None:
     # Pulumi.yaml's default for an optional key is "": it must read as "not set".
     with pytest.raises(StackConfigError, match="b2c-signup:b2cClientSecret is not set"):
         load({**BASE, "b2cClientSecret": ""}.get, lambda key: pulumi.Output.secret(""), "dev")
+
+
+def test_select_attributes_take_their_choices_from_attribute_inputs() -> None:
+    plan = "extension_0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e_plan"
+    attributes = loaded(
+        userAttributes=["email", plan],
+        attributeInputs={
+            plan: {
+                "input_type": "dropdownSingleSelect",
+                "user_attribute_values": ["Basic", {"name": "Pro plan", "value": "pro", "is_default": True}],
+            }
+        },
+    ).user_attributes
+    assert attributes[1].input_type == "dropdownSingleSelect"
+    assert attributes[1].choices == (
+        {"name": "Basic", "value": "Basic", "is_default": False},
+        {"name": "Pro plan", "value": "pro", "is_default": True},
+    )
+    assert attributes[0].input_type is None and attributes[0].choices == ()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "fragment"),
+    [
+        (
+            {"city": {"input_type": "radioSingleSelect"}},
+            "attributeInputs.city names an attribute that userAttributes does not collect",
+        ),
+        ({"email": {"choices": ["a"]}}, "must be an object with input_type and/or user_attribute_values"),
+        (
+            {"email": {"input_type": "radioSingleSelect"}},
+            "b2c-signup:attributeInputs.email.user_attribute_values is required",
+        ),
+        ({"email": {"input_type": "slider"}}, "input_type 'slider' is not one of"),
+        ("radio", "b2c-signup:attributeInputs 'radio' must be an object"),
+    ],
+)
+def test_attribute_inputs_problems_name_the_attribute(inputs: Any, fragment: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(attributeInputs=inputs if isinstance(inputs, dict) else inputs)
+    assert fragment in str(raised.value)

@@ -44,6 +44,7 @@ from msgraph_beta.generated.models.identity_user_flow_attribute_input_type impor
     IdentityUserFlowAttributeInputType,
 )
 from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError as BetaODataError
+from msgraph_beta.generated.models.user_attribute_values_item import UserAttributeValuesItem
 from msgraph_beta.generated.models.user_flow_api_connector_configuration import (
     UserFlowApiConnectorConfiguration,
 )
@@ -213,22 +214,38 @@ def flow_from_graph(item: B2cIdentityUserFlow) -> dict[str, Any]:
 
 def attribute_from_graph(item: IdentityUserFlowAttributeAssignment) -> dict[str, Any]:
     input_type = item.user_input_type
-    return {
+    found = {
         "attribute_id": item.id,
         "input_type": getattr(input_type, "value", input_type),
         "is_optional": bool(item.is_optional),
         "requires_verification": bool(item.requires_verification),
         "display_name": item.display_name or item.id,
     }
+    choices = [
+        {"name": choice.name, "value": choice.value, "is_default": bool(choice.is_default)}
+        for choice in item.user_attribute_values or []
+    ]
+    if choices:  # as model.normalise_attribute records them: only when there are any
+        found["user_attribute_values"] = choices
+    return found
 
 
 def _assignment(attribute: Mapping[str, Any], *, with_attribute: bool) -> IdentityUserFlowAttributeAssignment:
+    choices = attribute.get("user_attribute_values")
     return IdentityUserFlowAttributeAssignment(
         user_attribute=IdentityUserFlowAttribute(id=attribute["attribute_id"]) if with_attribute else None,
         user_input_type=IdentityUserFlowAttributeInputType(attribute["input_type"]),
         is_optional=attribute["is_optional"],
         requires_verification=attribute["requires_verification"],
         display_name=attribute["display_name"],
+        # A PATCH always names the choices, so that a select attribute turned into a text box
+        # loses them instead of keeping them behind the new input type.
+        user_attribute_values=[
+            UserAttributeValuesItem(name=c["name"], value=c["value"], is_default=c["is_default"])
+            for c in choices or []
+        ]
+        if choices or not with_attribute
+        else None,
     )
 
 

@@ -35,10 +35,13 @@ CONNECTOR_AUTH_FIELDS = ("auth_type", "username", "password", "pkcs12_value", "c
 
 FLOW_PREFIX = "B2C_1_"
 FLOW_TYPES = ("signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner")
-# The engine's property name -> Graph's step name. Connectors run only on the sign-up path.
+# The engine's property name -> Graph's step name (userFlowApiConnectorConfiguration, beta):
+# after federating with an identity provider at sign-up, before creating the user, and before
+# sending the token (B2C's preview step, which runs on sign-in too).
 STEPS = {
     "post_federation_signup": "postFederationSignup",
     "post_attribute_collection": "postAttributeCollection",
+    "pre_token_issuance": "preTokenIssuance",
 }
 INPUT_TYPES = (
     "textBox",
@@ -48,6 +51,9 @@ INPUT_TYPES = (
     "emailBox",
     "checkboxMultiSelect",
 )
+# Input types whose choices come from userAttributeValues (Graph: "Only applicable when the
+# userInputType is radioSingleSelect, dropdownSingleSelect, or checkboxMultiSelect").
+SELECT_INPUT_TYPES = ("radioSingleSelect", "dropdownSingleSelect", "checkboxMultiSelect")
 FLOW_REPLACE_FIELDS = ("name", "user_flow_type", "user_flow_type_version")
 FLOW_PATCH_FIELDS = {
     "default_language_tag": "defaultLanguageTag",
@@ -225,6 +231,70 @@ def flow_id(name: str) -> str:
     return name if name.upper().startswith(FLOW_PREFIX.upper()) else FLOW_PREFIX + name
 
 
+def _choices(input_type: str, raw: object, where: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Normalised userAttributeValues and the problems with them, each naming its place."""
+    if input_type not in SELECT_INPUT_TYPES:
+        if raw:
+            return [], [
+                f"{where}.user_attribute_values: {input_type} takes no choices; use one of {', '.join(SELECT_INPUT_TYPES)}"
+            ]
+        return [], []
+    if not isinstance(raw, list) or not raw:
+        return [], [
+            f"{where}.user_attribute_values is required for {input_type}: list the choices, "
+            "e.g. [{name: 'Basic plan', value: 'basic'}]"
+        ]
+    choices: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"name": item, "value": item}
+        name, value = (item.get("name"), item.get("value")) if isinstance(item, Mapping) else (None, None)
+        if not (isinstance(name, str) and name.strip() and isinstance(value, str) and value.strip()):
+            problems.append(
+                f"{where}.user_attribute_values[{index}] needs a name and a value, e.g. {{name: 'Basic plan', value: 'basic'}}"
+            )
+            continue
+        if value.strip() in {choice["value"] for choice in choices}:
+            problems.append(f"{where}.user_attribute_values[{index}] repeats the value {value.strip()!r}")
+            continue
+        choices.append(
+            {"name": name.strip(), "value": value.strip(), "is_default": bool(item.get("is_default", False))}
+        )
+    if input_type != "checkboxMultiSelect" and sum(choice["is_default"] for choice in choices) > 1:
+        problems.append(f"{where}.user_attribute_values: {input_type} allows one default choice at most")
+    return choices, problems
+
+
+def normalise_attribute(item: object, where: str = "attribute") -> tuple[dict[str, Any] | None, list[str]]:
+    """One sign-up attribute with its defaults filled in, or the problems that stop it (each names
+    its field). The one owner of the attribute rules: stack config and the provider's check call it."""
+    if not isinstance(item, Mapping):
+        return None, [f"{where} must be an object with at least attribute_id"]
+    attribute_id = item.get("attribute_id")
+    if not isinstance(attribute_id, str) or not _ATTRIBUTE_ID.match(attribute_id):
+        return None, [
+            f"{where}.attribute_id {attribute_id!r} is not an attribute id, e.g. 'email' or 'givenName'"
+        ]
+    input_type = item.get("input_type") or ("emailBox" if attribute_id == "email" else "textBox")
+    if input_type not in INPUT_TYPES:
+        return None, [f"{where}.input_type {input_type!r} is not one of {', '.join(INPUT_TYPES)}"]
+    choices, problems = _choices(input_type, item.get("user_attribute_values"), where)
+    if problems:
+        return None, problems
+    normalised = {
+        "attribute_id": attribute_id,
+        "input_type": input_type,
+        "is_optional": bool(item.get("is_optional", False)),
+        "requires_verification": bool(item.get("requires_verification", False)),
+        "display_name": item.get("display_name") or attribute_id,
+    }
+    # Only select types carry choices, so the state of every other attribute keeps its shape.
+    if choices:
+        normalised["user_attribute_values"] = choices
+    return normalised, []
+
+
 def _normalise_attributes(checked: Checked) -> None:
     raw = checked.inputs.get("attributes") or []
     if is_unknown(raw):
@@ -236,38 +306,19 @@ def _normalise_attributes(checked: Checked) -> None:
     seen: set[str] = set()
     for index, item in enumerate(raw):
         where = f"attributes[{index}]"
-        if not isinstance(item, Mapping):
-            checked.fail("attributes", f"{where} must be an object with at least attribute_id")
+        attribute, problems = normalise_attribute(item, where)
+        for problem in problems:
+            checked.fail("attributes", problem)
+        if attribute is None:
             continue
-        attribute_id = item.get("attribute_id")
-        if not isinstance(attribute_id, str) or not _ATTRIBUTE_ID.match(attribute_id):
+        if attribute["attribute_id"].lower() in seen:
             checked.fail(
                 "attributes",
-                f"{where}.attribute_id {attribute_id!r} is not an attribute id, e.g. 'email' or 'givenName'",
+                f"{where}.attribute_id {attribute['attribute_id']!r} is listed twice; list each attribute once",
             )
             continue
-        if attribute_id.lower() in seen:
-            checked.fail(
-                "attributes",
-                f"{where}.attribute_id {attribute_id!r} is listed twice; list each attribute once",
-            )
-            continue
-        seen.add(attribute_id.lower())
-        input_type = item.get("input_type") or ("emailBox" if attribute_id == "email" else "textBox")
-        if input_type not in INPUT_TYPES:
-            checked.fail(
-                "attributes", f"{where}.input_type {input_type!r} is not one of {', '.join(INPUT_TYPES)}"
-            )
-            continue
-        normalised.append(
-            {
-                "attribute_id": attribute_id,
-                "input_type": input_type,
-                "is_optional": bool(item.get("is_optional", False)),
-                "requires_verification": bool(item.get("requires_verification", False)),
-                "display_name": item.get("display_name") or attribute_id,
-            }
-        )
+        seen.add(attribute["attribute_id"].lower())
+        normalised.append(attribute)
     checked.inputs["attributes"] = normalised
 
 

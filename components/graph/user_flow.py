@@ -25,6 +25,14 @@ _INPUTS = (
 )
 
 
+class UserAttributeValue(TypedDict, total=False):
+    """One choice of a select-type attribute (`userAttributeValues`)."""
+
+    name: str  # what the user sees
+    value: str  # what is stored
+    is_default: bool
+
+
 class UserAttribute(TypedDict, total=False):
     """One attribute collected at sign-up (`userAttributeAssignments`)."""
 
@@ -33,6 +41,8 @@ class UserAttribute(TypedDict, total=False):
     is_optional: bool
     requires_verification: bool
     display_name: str
+    # Required for radioSingleSelect, dropdownSingleSelect and checkboxMultiSelect; refused otherwise.
+    user_attribute_values: list[UserAttributeValue]
 
 
 async def _apply_attributes(graph: GraphGateway, flow_id: str, plan: model.AttributePlan) -> None:
@@ -174,6 +184,7 @@ class B2CUserFlow(Resource, module="b2c", name="UserFlow"):
     attributes: pulumi.Output[list[dict[str, Any]]]
     post_federation_signup: pulumi.Output[str | None]
     post_attribute_collection: pulumi.Output[str | None]
+    pre_token_issuance: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -187,6 +198,7 @@ class B2CUserFlow(Resource, module="b2c", name="UserFlow"):
         attributes: pulumi.Input[Sequence[pulumi.Input[UserAttribute]]] = (),
         post_federation_signup: pulumi.Input[str] | None = None,
         post_attribute_collection: pulumi.Input[str] | None = None,
+        pre_token_issuance: pulumi.Input[str] | None = None,
         adopt: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -202,6 +214,7 @@ class B2CUserFlow(Resource, module="b2c", name="UserFlow"):
                 "attributes": list(attributes) if isinstance(attributes, list | tuple) else attributes,
                 "post_federation_signup": post_federation_signup,
                 "post_attribute_collection": post_attribute_collection,
+                "pre_token_issuance": pre_token_issuance,
                 "adopt": adopt,
                 "flow_id": None,
             },

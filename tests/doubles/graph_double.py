@@ -447,7 +447,7 @@ class GraphDouble:
                     "requiresVerification": bool(body.get("requiresVerification")),
                     "userInputType": body["userInputType"],
                     "displayName": body.get("displayName") or attribute_id,
-                    "userAttributeValues": [],
+                    "userAttributeValues": self._choices(body),
                 }
                 return 201, attributes[attribute_id], {}
         elif len(rest) == 1:
@@ -462,11 +462,24 @@ class GraphDouble:
                 for key in ("isOptional", "requiresVerification", "userInputType", "displayName"):
                     if key in body and body[key] is not None:
                         item[key] = body[key]
+                if body.get("userAttributeValues") is not None:
+                    item["userAttributeValues"] = self._choices(body)
                 return 204, None, {}
             if method == "DELETE":
                 del attributes[rest[0]]
                 return 204, None, {}
         raise GraphError(405, "Request_BadRequest", f"{method} is not supported here.")
+
+    @staticmethod
+    def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
+        choices = body.get("userAttributeValues") or []
+        for choice in choices:
+            if set(choice) - {"name", "value", "isDefault", "@odata.type"}:
+                raise GraphError(400, "BadRequest", f"Unknown property in userAttributeValues: {choice}.")
+        return [
+            {"name": c.get("name"), "value": c.get("value"), "isDefault": bool(c.get("isDefault"))}
+            for c in choices
+        ]
 
     @staticmethod
     def _check_input_type(body: dict[str, Any]) -> None:

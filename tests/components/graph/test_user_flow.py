@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -295,3 +296,100 @@ def test_check_accepts_the_name_with_or_without_the_prefix() -> None:
     for name in ("signupsignin", "B2C_1_signupsignin", "b2c_1_signupsignin"):
         inputs = UserFlowProvider().check({}, {"name": name}).inputs
         assert inputs["name"] == "signupsignin" and inputs["flow_id"] == "B2C_1_signupsignin"
+
+
+PLAN = {
+    "attribute_id": "extension_0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e_plan",
+    "input_type": "radioSingleSelect",
+    "display_name": "Plan",
+    "user_attribute_values": [
+        {"name": "Basic plan", "value": "basic", "is_default": True},
+        {"name": "Pro plan", "value": "pro"},
+    ],
+}
+
+
+def test_select_attributes_are_created_with_their_choices_and_converge(graph: GraphDouble) -> None:
+    provider = configured(UserFlowProvider(), graph.endpoint)
+    wanted = flow_inputs(provider, attributes=[*ATTRIBUTES, PLAN])
+    with graph.recording() as calls:
+        created = provider.create(wanted)
+    post = next(c for c in calls if c.method == "POST" and c.body.get("userInputType") == "radioSingleSelect")
+    assert post.body["userAttributeValues"] == [
+        {"name": "Basic plan", "value": "basic", "isDefault": True},
+        {"name": "Pro plan", "value": "pro", "isDefault": False},
+    ]
+    assert created.outs is not None
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None and provider.diff(created.id, read.outs, wanted).changes is False
+    text_attributes = [
+        c.body for c in calls if c.method == "POST" and c.body.get("userInputType") == "textBox"
+    ]
+    assert text_attributes and all("userAttributeValues" not in body for body in text_attributes)
+
+
+def test_a_portal_edit_of_the_choices_is_drift_that_update_repairs(graph: GraphDouble) -> None:
+    provider = configured(UserFlowProvider(), graph.endpoint)
+    wanted = flow_inputs(provider, attributes=[*ATTRIBUTES, PLAN])
+    created = provider.create(wanted)
+    assert created.outs is not None
+    live = graph.state.flows[created.id]["attributes"][PLAN["attribute_id"]]
+    live["userAttributeValues"] = [{"name": "Gold", "value": "gold", "isDefault": False}]
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None and provider.diff(created.id, read.outs, wanted).changes is True
+    with graph.recording() as calls:
+        provider.update(created.id, read.outs, wanted)
+    ((patch,),) = [[c for c in calls if c.method == "PATCH"]]
+    assert [v["value"] for v in patch.body["userAttributeValues"]] == ["basic", "pro"]
+    assert [v["value"] for v in live["userAttributeValues"]] == ["basic", "pro"]
+
+
+def test_a_select_attribute_turned_into_a_text_box_loses_its_choices(graph: GraphDouble) -> None:
+    provider = configured(UserFlowProvider(), graph.endpoint)
+    olds = provider.create(flow_inputs(provider, attributes=[PLAN])).outs
+    assert olds is not None
+    plain = {"attribute_id": PLAN["attribute_id"], "display_name": "Plan"}
+    provider.update("B2C_1_signupsignin", olds, flow_inputs(provider, attributes=[plain]))
+    live = graph.state.flows["B2C_1_signupsignin"]["attributes"][PLAN["attribute_id"]]
+    assert live["userInputType"] == "textBox" and live["userAttributeValues"] == []
+
+
+@pytest.mark.parametrize(
+    ("attribute", "fragment"),
+    [
+        ({**PLAN, "user_attribute_values": []}, "user_attribute_values is required for radioSingleSelect"),
+        ({"attribute_id": "city", "user_attribute_values": ["a"]}, "textBox takes no choices"),
+        ({**PLAN, "user_attribute_values": ["basic", "basic"]}, "repeats the value 'basic'"),
+        ({**PLAN, "user_attribute_values": [{"name": "Basic"}]}, r"\[0\] needs a name and a value"),
+        (
+            {
+                **PLAN,
+                "user_attribute_values": [
+                    {"name": "a", "value": "a", "is_default": True},
+                    {"name": "b", "value": "b", "is_default": True},
+                ],
+            },
+            "allows one default choice at most",
+        ),
+    ],
+)
+def test_check_names_the_choice_at_fault(attribute: dict[str, Any], fragment: str) -> None:
+    result = UserFlowProvider().check({}, {"name": "signupsignin", "attributes": [attribute]})
+    assert len(result.failures) == 1 and result.failures[0].property == "attributes"
+    assert re.search(fragment, result.failures[0].reason), result.failures[0].reason
+    assert "attributes[0]" in result.failures[0].reason
+
+
+def test_a_connector_attaches_before_sending_the_token_too(graph: GraphDouble) -> None:
+    gate = connector(graph)
+    provider = configured(UserFlowProvider(), graph.endpoint)
+    created = provider.create(flow_inputs(provider, pre_token_issuance=gate))
+    assert created.outs is not None
+    steps = graph.state.flows[created.id]["steps"]
+    assert steps["preTokenIssuance"] == gate and steps["postAttributeCollection"] is None
+    read = provider.read(created.id, created.outs)
+    assert read.outs is not None and read.outs["pre_token_issuance"] == gate
+    with graph.recording() as calls:
+        provider.update(created.id, read.outs, flow_inputs(provider))
+    assert [(c.method, c.path.split("/")[-2], c.body) for c in calls] == [("PUT", "preTokenIssuance", {})]
+    assert steps["preTokenIssuance"] is None
