@@ -190,5 +190,5 @@ def test_select_attributes_take_their_choices_from_attribute_inputs() -> None:
 )
 def test_attribute_inputs_problems_name_the_attribute(inputs: Any, fragment: str) -> None:
     with pytest.raises(StackConfigError) as raised:
-        loaded(attributeInputs=inputs if isinstance(inputs, dict) else inputs)
+        loaded(attributeInputs=inputs)
     assert fragment in str(raised.value)
