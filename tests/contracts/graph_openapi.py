@@ -45,7 +45,8 @@ class GraphDescription:
     @staticmethod
     def _matches(template: str, path: str) -> bool:
         pattern = "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", template)
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", template)
         )
         return re.fullmatch(pattern, path) is not None
 
@@ -83,10 +84,17 @@ class GraphDescription:
         return properties
 
     def _discriminated(
-        self, version: str, schema: Mapping[str, Any], value: Mapping[str, Any], pointer: str, problems: list[str]
+        self,
+        version: str,
+        schema: Mapping[str, Any],
+        value: Mapping[str, Any],
+        pointer: str,
+        problems: list[str],
     ) -> Mapping[str, Any]:
         chain = self._chain(version, schema)
-        mapping = next((part["x-discriminator"]["mapping"] for part in chain if "x-discriminator" in part), None)
+        mapping = next(
+            (part["x-discriminator"]["mapping"] for part in chain if "x-discriminator" in part), None
+        )
         odata_type = value.get("@odata.type")
         if mapping is None:
             return schema
@@ -148,12 +156,16 @@ class GraphDescription:
                 problems.append(f"{pointer}: expected an array")
                 return
             for index, item in enumerate(value):
-                self._validate(version, schema.get("items", {}), item, f"{pointer}/{index}", problems, client_keys)
+                self._validate(
+                    version, schema.get("items", {}), item, f"{pointer}/{index}", problems, client_keys
+                )
         elif kind == "string" and not isinstance(value, str):
             problems.append(f"{pointer}: expected a string, got {value!r}")
         elif kind == "boolean" and not isinstance(value, bool):
             problems.append(f"{pointer}: expected a boolean, got {value!r}")
-        elif kind in ("number", "integer") and (isinstance(value, bool) or not isinstance(value, int | float)):
+        elif kind in ("number", "integer") and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
             problems.append(f"{pointer}: expected a number, got {value!r}")
 
     def _title(self, version: str, schema: Mapping[str, Any]) -> str:
@@ -181,7 +193,9 @@ class GraphDescription:
         elif documented:
             problems += self._reference_body(version, operation, body)
         else:
-            schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            schema = (
+                operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            )
             if schema is None:
                 problems.append("a body the operation does not describe")
             else:
@@ -205,7 +219,8 @@ class GraphDescription:
         problems: list[str] = []
         components = self._document(version)["components"].get("parameters", {})
         parameters = [
-            components[p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p for p in operation.get("parameters", [])
+            components[p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+            for p in operation.get("parameters", [])
         ]
         declared = {parameter["name"]: parameter for parameter in parameters}
         for name, values in query.items():
@@ -213,37 +228,56 @@ class GraphDescription:
                 continue
             if documented and name == "$expand":
                 # Documented: $expand names steps of userFlowApiConnectorConfiguration.
-                shape = self._document(version)["components"]["schemas"]["microsoft.graph.userFlowApiConnectorConfiguration"]
+                shape = self._document(version)["components"]["schemas"][
+                    "microsoft.graph.userFlowApiConnectorConfiguration"
+                ]
                 known = set(shape["properties"])
-                problems += [f"$expand {item!r} is not one of {sorted(known)}" for value in values for item in value.split(",") if item not in known]
+                problems += [
+                    f"$expand {item!r} is not one of {sorted(known)}"
+                    for value in values
+                    for item in value.split(",")
+                    if item not in known
+                ]
             elif name not in declared:
                 problems.append(f"query parameter {name} is not declared for {template}")
             else:
                 schema = declared[name].get("schema", {})
                 allowed = schema.get("items", {}).get("enum") or schema.get("enum")
                 items = [item for value in values for item in value.split(",")]
-                problems += [f"{name} {item!r} is not one of {allowed}" for item in items if allowed and item not in allowed]
+                problems += [
+                    f"{name} {item!r} is not one of {allowed}"
+                    for item in items
+                    if allowed and item not in allowed
+                ]
         return problems
 
     def _reference_body(self, version: str, entry: Mapping[str, Any], body: Any) -> list[str]:
         if body in entry.get("also_accepts_body", []):
             return []
         if not isinstance(body, Mapping) or set(body) != {"@odata.id"}:
-            return [f"a $ref body must be {{'@odata.id': ...}} or one of {entry.get('also_accepts_body', [])}, not {body!r}"]
+            return [
+                f"a $ref body must be {{'@odata.id': ...}} or one of {entry.get('also_accepts_body', [])}, not {body!r}"
+            ]
         target = urlsplit(str(body["@odata.id"])).path
         wanted = f"/{version}{entry['ref_target']['path']}"
         if not self._matches(wanted, target):
             return [f"@odata.id {body['@odata.id']!r} does not point at {wanted}"]
         return []
 
-    def _documented_rules(self, version: str, template: str, method: str, body: Mapping[str, Any]) -> list[str]:
+    def _documented_rules(
+        self, version: str, template: str, method: str, body: Mapping[str, Any]
+    ) -> list[str]:
         problems: list[str] = []
         for rule in self.extract.get("docs_required", []):
             if rule["method"] == method and rule["path"] == template and version in rule["versions"]:
-                problems += [f"/{name}: required by the docs" for name in rule["properties"] if name not in body]
+                problems += [
+                    f"/{name}: required by the docs" for name in rule["properties"] if name not in body
+                ]
         for rule in self.extract.get("docs_write_types", []):
             if template in rule["paths"] and method in rule["methods"]:
                 node = body.get(rule["pointer"].strip("/"))
                 if node is not None and node.get("@odata.type") not in rule["types"]:
-                    problems.append(f"{rule['pointer']}/@odata.type {node.get('@odata.type')!r}: writes take {rule['types']}")
+                    problems.append(
+                        f"{rule['pointer']}/@odata.type {node.get('@odata.type')!r}: writes take {rule['types']}"
+                    )
         return problems

@@ -30,33 +30,59 @@ def lifecycle(graph: GraphDouble) -> None:
     """Create, read, update, adopt, attach, detach and delete, with basic and certificate auth."""
     connectors = configured(ApiConnectorProvider(), graph.endpoint)
     basic = connectors.check(
-        {}, {"display_name": "gate", "target_url": "https://f.example/api", "username": "b2c", "password": "pw-1234567"}
+        {},
+        {
+            "display_name": "gate",
+            "target_url": "https://f.example/api",
+            "username": "b2c",
+            "password": "pw-1234567",
+        },
     ).inputs
     gate = connectors.create(basic)
     assert gate.outs is not None
     connectors.read(gate.id, gate.outs)
-    rotated = {**basic, "password": "pw-rotated-1", "target_url": "https://g.example/api", "display_name": "gate 2"}
+    rotated = {
+        **basic,
+        "password": "pw-rotated-1",
+        "target_url": "https://g.example/api",
+        "display_name": "gate 2",
+    }
     connectors.update(gate.id, gate.outs, rotated)
 
     pfx, _ = make_pfx("cert-pass")
     certificate = connectors.check(
-        {}, {"display_name": "cert gate", "target_url": "https://f.example/cert", "auth_type": "certificate", "pkcs12_value": pfx, "certificate_password": "cert-pass"}
+        {},
+        {
+            "display_name": "cert gate",
+            "target_url": "https://f.example/cert",
+            "auth_type": "certificate",
+            "pkcs12_value": pfx,
+            "certificate_password": "cert-pass",
+        },
     ).inputs
     cert = connectors.create(certificate)
     assert cert.outs is not None
     connectors.read(cert.id, cert.outs)
     renewed, _ = make_pfx("")
-    connectors.update(cert.id, cert.outs, {**certificate, "pkcs12_value": renewed, "certificate_password": ""})
+    connectors.update(
+        cert.id, cert.outs, {**certificate, "pkcs12_value": renewed, "certificate_password": ""}
+    )
 
     graph.add_connector("portal gate")
-    adopted = connectors.create(connectors.check({}, {**basic, "display_name": "portal gate", "adopt": True}).inputs)
+    adopted = connectors.create(
+        connectors.check({}, {**basic, "display_name": "portal gate", "adopt": True}).inputs
+    )
 
     flows = configured(UserFlowProvider(), graph.endpoint)
     wanted = flows.check(
         {},
         {
             "name": "signupsignin",
-            "attributes": [{"attribute_id": "email", "requires_verification": True}, {"attribute_id": "city", "is_optional": True}, PLAN],
+            "attributes": [
+                {"attribute_id": "email", "requires_verification": True},
+                {"attribute_id": "city", "is_optional": True},
+                PLAN,
+            ],
             "post_attribute_collection": gate.id,
             "pre_token_issuance": cert.id,
         },
@@ -69,7 +95,15 @@ def lifecycle(graph: GraphDouble) -> None:
         **wanted,
         "default_language_tag": "de",
         "is_language_customization_enabled": True,
-        "attributes": [wanted["attributes"][0], {**wanted["attributes"][1], "is_optional": False}, {"attribute_id": "country", "input_type": "dropdownSingleSelect", "user_attribute_values": ["NL", "BE"]}],
+        "attributes": [
+            wanted["attributes"][0],
+            {**wanted["attributes"][1], "is_optional": False},
+            {
+                "attribute_id": "country",
+                "input_type": "dropdownSingleSelect",
+                "user_attribute_values": ["NL", "BE"],
+            },
+        ],
         "post_attribute_collection": None,
         "post_federation_signup": gate.id,
         "pre_token_issuance": None,
@@ -77,7 +111,17 @@ def lifecycle(graph: GraphDouble) -> None:
     flows.update(flow.id, read.outs, flows.check({}, moved).inputs)
 
     graph.add_flow("partners", defaultLanguageTag="fr")
-    partners = flows.create(flows.check({}, {"name": "partners", "attributes": [{"attribute_id": "email"}], "adopt": True, "post_attribute_collection": adopted.id}).inputs)
+    partners = flows.create(
+        flows.check(
+            {},
+            {
+                "name": "partners",
+                "attributes": [{"attribute_id": "email"}],
+                "adopt": True,
+                "post_attribute_collection": adopted.id,
+            },
+        ).inputs
+    )
 
     for created in (flow, partners):
         assert created.outs is not None
@@ -102,8 +146,16 @@ def requests_sent() -> Iterator[list[Request]]:
 
 
 def test_the_lifecycle_covers_every_kind_of_request(requests_sent: list[Request]) -> None:
-    kinds = {(r.method, r.path.split("/")[1], r.path.rsplit("/", 1)[-1] if r.path.endswith("$ref") else "") for r in requests_sent}
-    assert {("PUT", "beta", "$ref"), ("POST", "v1.0", ""), ("PATCH", "v1.0", ""), ("DELETE", "beta", "")} <= kinds
+    kinds = {
+        (r.method, r.path.split("/")[1], r.path.rsplit("/", 1)[-1] if r.path.endswith("$ref") else "")
+        for r in requests_sent
+    }
+    assert {
+        ("PUT", "beta", "$ref"),
+        ("POST", "v1.0", ""),
+        ("PATCH", "v1.0", ""),
+        ("DELETE", "beta", ""),
+    } <= kinds
     methods = {(r.method, "userAttributeAssignments" in r.path) for r in requests_sent}
     assert {("POST", True), ("PATCH", True), ("DELETE", True), ("GET", True)} <= methods
     bodies = [r.body for r in requests_sent if r.method == "PUT"]
@@ -121,20 +173,116 @@ def test_every_request_follows_the_published_description(
 @pytest.mark.parametrize(
     ("request_", "fragment"),
     [
-        (Request("POST", "/v1.0/identity/apiConnectors", "", {"displayName": "x", "targetUrl": "https://x", "authenticationConfiguration": {"@odata.type": "#microsoft.graph.basicAuthentication", "username": "u", "pasword": "p"}}), "/authenticationConfiguration/pasword: not a property"),
-        (Request("POST", "/v1.0/identity/apiConnectors", "", {"displayName": "x", "targetUrl": "https://x", "authenticationConfiguration": {"@odata.type": "#microsoft.graph.clientCertificateAuthentication"}}), "writes take"),
-        (Request("POST", "/v1.0/identity/apiConnectors", "", {"displayName": "x", "authenticationConfiguration": {"@odata.type": "#microsoft.graph.digestAuthentication"}}), "is not one of"),
-        (Request("POST", "/v1.0/identity/apiConnectors", "", {"displayName": "x", "targetUrl": "https://x"}), "/authenticationConfiguration: required by the docs"),
+        (
+            Request(
+                "POST",
+                "/v1.0/identity/apiConnectors",
+                "",
+                {
+                    "displayName": "x",
+                    "targetUrl": "https://x",
+                    "authenticationConfiguration": {
+                        "@odata.type": "#microsoft.graph.basicAuthentication",
+                        "username": "u",
+                        "pasword": "p",
+                    },
+                },
+            ),
+            "/authenticationConfiguration/pasword: not a property",
+        ),
+        (
+            Request(
+                "POST",
+                "/v1.0/identity/apiConnectors",
+                "",
+                {
+                    "displayName": "x",
+                    "targetUrl": "https://x",
+                    "authenticationConfiguration": {
+                        "@odata.type": "#microsoft.graph.clientCertificateAuthentication"
+                    },
+                },
+            ),
+            "writes take",
+        ),
+        (
+            Request(
+                "POST",
+                "/v1.0/identity/apiConnectors",
+                "",
+                {
+                    "displayName": "x",
+                    "authenticationConfiguration": {"@odata.type": "#microsoft.graph.digestAuthentication"},
+                },
+            ),
+            "is not one of",
+        ),
+        (
+            Request(
+                "POST", "/v1.0/identity/apiConnectors", "", {"displayName": "x", "targetUrl": "https://x"}
+            ),
+            "/authenticationConfiguration: required by the docs",
+        ),
         (Request("PATCH", "/v1.0/identity/apiConnectors/abc", "", {"id": "abc"}), "/id: read-only"),
-        (Request("POST", "/beta/identity/b2cUserFlows", "", {"id": "x", "userFlowType": "signUpOrSignInOrWhatever", "userFlowTypeVersion": 3}), "is not one of"),
-        (Request("POST", "/beta/identity/b2cUserFlows/B2C_1_x/userAttributeAssignments", "", {"userAttribute": {"id": "city"}, "userInputType": "slider"}), "'slider' is not one of"),
-        (Request("POST", "/beta/identity/b2cUserFlows/B2C_1_x/userAttributeAssignments", "", {"userAttribute": {"id": "city"}, "userAttributeValues": [{"label": "a"}]}), "/userAttributeValues/0/label: not a property"),
-        (Request("PUT", "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration/postAttributeCollection/$ref", "", {"@odata.id": "https://graph.microsoft.com/beta/identity/b2cUserFlows/B2C_1_y"}), "does not point at"),
-        (Request("PUT", "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration/preSignIn/$ref", "", {}), "no such path and method"),
-        (Request("GET", "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration", "$expand=postSignIn", None), "$expand 'postSignIn' is not one of"),
-        (Request("GET", "/v1.0/identity/b2cUserFlows/B2C_1_x", "", None), "no such path and method in Graph v1.0"),
+        (
+            Request(
+                "POST",
+                "/beta/identity/b2cUserFlows",
+                "",
+                {"id": "x", "userFlowType": "signUpOrSignInOrWhatever", "userFlowTypeVersion": 3},
+            ),
+            "is not one of",
+        ),
+        (
+            Request(
+                "POST",
+                "/beta/identity/b2cUserFlows/B2C_1_x/userAttributeAssignments",
+                "",
+                {"userAttribute": {"id": "city"}, "userInputType": "slider"},
+            ),
+            "'slider' is not one of",
+        ),
+        (
+            Request(
+                "POST",
+                "/beta/identity/b2cUserFlows/B2C_1_x/userAttributeAssignments",
+                "",
+                {"userAttribute": {"id": "city"}, "userAttributeValues": [{"label": "a"}]},
+            ),
+            "/userAttributeValues/0/label: not a property",
+        ),
+        (
+            Request(
+                "PUT",
+                "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration/postAttributeCollection/$ref",
+                "",
+                {"@odata.id": "https://graph.microsoft.com/beta/identity/b2cUserFlows/B2C_1_y"},
+            ),
+            "does not point at",
+        ),
+        (
+            Request(
+                "PUT", "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration/preSignIn/$ref", "", {}
+            ),
+            "no such path and method",
+        ),
+        (
+            Request(
+                "GET",
+                "/beta/identity/b2cUserFlows/B2C_1_x/apiConnectorConfiguration",
+                "$expand=postSignIn",
+                None,
+            ),
+            "$expand 'postSignIn' is not one of",
+        ),
+        (
+            Request("GET", "/v1.0/identity/b2cUserFlows/B2C_1_x", "", None),
+            "no such path and method in Graph v1.0",
+        ),
     ],
 )
-def test_the_check_finds_what_graph_would_refuse(request_: Request, fragment: str, description: GraphDescription) -> None:
+def test_the_check_finds_what_graph_would_refuse(
+    request_: Request, fragment: str, description: GraphDescription
+) -> None:
     violations = description.violations(request_)
     assert any(fragment in problem for problem in violations), violations
