@@ -70,10 +70,20 @@ def server_factory() -> Iterator[type[LocalServer]]:
             running.stop()
 
 
-@pytest.fixture(autouse=True)
-def event_loop_for_pulumi() -> None:
-    """Pulumi Outputs want a current event loop; providers' `asyncio.run` calls leave none behind."""
+def _ensure_event_loop() -> None:
     try:
         asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+@pytest.fixture(autouse=True)
+def event_loop_for_pulumi() -> None:
+    """Pulumi Outputs want a current event loop; providers' `asyncio.run` calls leave none behind."""
+    _ensure_event_loop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def event_loop_for_module_fixtures() -> None:
+    """The same for module-scoped fixtures, which are set up before any test's own fixtures."""
+    _ensure_event_loop()
