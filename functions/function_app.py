@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import json
 import logging
 import os
+import re
 
 import azure.functions as func
 import signup_rules
 from signup_rules import Credentials, Decision, Outcome, Settings
 
 MAX_BODY_BYTES = 64 * 1024
+# Logged claim values are caller-controlled: anything but a short plain token is logged quoted
+# and escaped (no second line can be forged), and cut to a bound.
+MAX_LOGGED_CHARS = 100
+_PLAIN_LOG_VALUE = re.compile(r"[A-Za-z0-9._:/-]{1,%d}" % MAX_LOGGED_CHARS)
 REALM = "b2c-signup"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -61,8 +65,9 @@ def is_authorized(header: str | None, expected: Credentials | None) -> bool:
     if scheme.lower() != "basic" or not token.strip():
         return False
     try:
+        # ValueError covers binascii.Error and the non-ASCII text b64decode refuses outright.
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         return False
     username, colon, password = decoded.partition(":")
     if not colon:
@@ -73,16 +78,27 @@ def is_authorized(header: str | None, expected: Credentials | None) -> bool:
     return user_ok & password_ok
 
 
+def loggable(value: object) -> str | None:
+    """A caller-controlled value as it may appear in a log line: plain tokens as they are, anything
+    else JSON-quoted (newlines and quotes escaped) and cut to MAX_LOGGED_CHARS."""
+    if not isinstance(value, str):
+        return None
+    if _PLAIN_LOG_VALUE.fullmatch(value):
+        return value
+    cut = f"...(+{len(value) - MAX_LOGGED_CHARS} chars)" if len(value) > MAX_LOGGED_CHARS else ""
+    return json.dumps(value[:MAX_LOGGED_CHARS]) + cut
+
+
 def _log_decision(decision: Decision, req: func.HttpRequest, client_id: object) -> None:
     level = logging.INFO if decision.outcome is Outcome.ADMITTED else logging.WARNING
     logger.log(
         level,
         "signup decision=%s step=%s domain=%s client_id=%s traceparent=%s",
         decision.outcome.value,
-        decision.step,
+        loggable(decision.step),
         decision.domain,
-        client_id if isinstance(client_id, str) else None,
-        req.headers.get("traceparent"),
+        loggable(client_id),
+        loggable(req.headers.get("traceparent")),
     )
 
 
@@ -103,8 +119,13 @@ def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
         return _error(413, f"Request body exceeds {MAX_BODY_BYTES} bytes.")
     claims: object = None
     try:
-        claims = json.loads(body)
+        claims = signup_rules.parse_claims(body)
         decision = signup_rules.decide(claims, settings.rules, settings.messages)
+    except signup_rules.DuplicateClaimError as exc:
+        logger.warning("signup request refused: %s", exc)
+        decision = Decision(
+            200, signup_rules.block_page(settings.messages.unavailable), Outcome.BAD_REQUEST, None, None
+        )
     except Exception as exc:  # noqa: BLE001 - fail closed: B2C must never see a 5xx or a trace
         logger.error("signup request could not be decided: %s", type(exc).__name__)
         decision = Decision(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 API_VERSION = "1.0.0"
@@ -40,6 +42,17 @@ class Outcome(enum.Enum):
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the setting and the fix."""
+
+
+class DuplicateClaimError(ValueError):
+    """The body names a claim the decision reads more than once."""
+
+
+# The claims a decision reads. JSON parsers disagree about a repeated key (Python keeps the last,
+# others the first), so a body that repeats one of these is never decided on.
+DECISION_CLAIMS = frozenset({"step", "email", "identities", "signInType", "issuerAssignedId"})
+# Label separators that UTS-46 maps to "." but IDNA2008 does not have.
+_COMPATIBILITY_DOTS = ("\u3002", "\uff0e", "\uff61")
 
 
 # NamedTuples rather than dataclasses: defining a dataclass costs about a millisecond at import,
@@ -98,12 +111,33 @@ class Decision(NamedTuple):
     domain: str | None
 
 
+def _as_typed(domain: str) -> str | None:
+    """The A-label form of a domain as the user typed it: ASCII lowercased, or a U-label under
+    IDNA2008 without UTS-46's compatibility mapping. None when only that mapping would make it a
+    domain (fullwidth letters, `。`, long s, the Kelvin sign): B2C stores the address as typed."""
+    if domain.isascii():
+        return domain.lower()
+    lowered = domain.lower()
+    if (
+        any(dot in domain for dot in _COMPATIBILITY_DOTS)
+        or len(lowered) != len(domain)
+        or any(not a.isascii() and b.isascii() for a, b in zip(domain, lowered, strict=True))
+    ):
+        return None
+    try:
+        return idna.encode(lowered, uts46=False).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
 def email_domain(address: object) -> str | None:
     """Return the lowercase ASCII domain of a valid address, or None.
 
     email-validator does the RFC and IDNA work: `bücher.example` and `xn--bcher-kva.example`
-    come back as the same ASCII domain. Deliverability (DNS) is not checked: B2C has already
-    verified the mailbox, and a DNS lookup on the hot path would eat into B2C's 20 s budget.
+    come back as the same ASCII domain. It also applies UTS-46 mapping, which turns lookalikes
+    such as `ｃｏｎｔｏｓｏ.ｃｏｍ` into `contoso.com`; the domain as typed must say the same, or the
+    address is not valid here. Deliverability (DNS) is not checked: B2C has already verified the
+    mailbox, and a DNS lookup on the hot path would eat into B2C's 20 s budget.
     """
     if not isinstance(address, str) or not address.strip():
         return None
@@ -111,7 +145,25 @@ def email_domain(address: object) -> str | None:
         result = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
-    return result.ascii_domain.lower()
+    domain = result.ascii_domain.lower()
+    return domain if _as_typed(address.strip().rpartition("@")[2]) == domain else None
+
+
+def _refuse_duplicate_claims(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    claims = dict(pairs)
+    if len(claims) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen and key in DECISION_CLAIMS:
+                raise DuplicateClaimError(f"duplicate claim {key}")
+            seen.add(key)
+    return claims
+
+
+def parse_claims(body: bytes) -> object:
+    """The request body as JSON, refusing one that repeats a claim the decision reads.
+    Raises ValueError (DuplicateClaimError for a repeated claim) for a body that is not JSON."""
+    return json.loads(body, object_pairs_hook=_refuse_duplicate_claims)
 
 
 def parse_domain_rule(entry: str) -> DomainRule:

@@ -24,10 +24,10 @@ SERVER_ENV = {
 
 
 class LocalServer:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.serve", "--port", "0"],
+            [sys.executable, "-m", "tools.serve", "--port", "0", *args],
             cwd=PROJECT_DIR,
             env=full_env,
             stdout=subprocess.PIPE,
@@ -60,8 +60,8 @@ def server_factory() -> Iterator[type[LocalServer]]:
     started: list[LocalServer] = []
 
     class Tracked(LocalServer):
-        def __init__(self, env: dict[str, str]) -> None:
-            super().__init__(env)
+        def __init__(self, env: dict[str, str], *args: str) -> None:
+            super().__init__(env, *args)
             started.append(self)
 
     yield Tracked

@@ -6,6 +6,9 @@ Written here because Core Tools needs .NET and the Functions host, and no librar
 `FunctionApp` over HTTP; werkzeug (already a dependency of azure-functions) does the serving.
 Settings come from the environment and from `functions/local.settings.json` ("Values"); a
 variable already set in the environment wins, so a test or a shell can override the file.
+
+Like the real host, it refuses a body over a cap before reading it (413) and drops a connection
+that sends nothing for a while, so a local load test cannot exhaust memory or threads.
 """
 
 from __future__ import annotations
@@ -23,14 +26,19 @@ from typing import Any
 
 import azure.functions as func
 from azure.functions.decorators.http import HttpTrigger
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tools import FUNCTIONS_DIR
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
+# Our functions take JSON far below this; the Functions host's own limit (100 MB) only lets a
+# local load test pin memory.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Kestrel, in front of the Functions host, gives up on a silent client after 30 s as well.
+DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 
 
 def local_settings(functions_dir: Path) -> dict[str, str]:
@@ -72,7 +80,10 @@ def http_routes(app: func.FunctionApp, prefix: str) -> list[tuple[str, list[str]
 class FunctionsWsgiApp:
     """A WSGI app that turns requests into `func.HttpRequest`s and calls the user functions."""
 
-    def __init__(self, routes: Iterable[tuple[str, list[str], Handler]]) -> None:
+    def __init__(
+        self, routes: Iterable[tuple[str, list[str], Handler]], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
         self._handlers: dict[str, Handler] = {}
         rules = []
         for index, (path, methods, handler) in enumerate(routes):
@@ -83,9 +94,15 @@ class FunctionsWsgiApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
+        # Checked against the declared length before a byte is read; a chunked body is cut off
+        # by werkzeug at the same cap while it is read.
+        request.max_content_length = self.max_body_bytes
         adapter = self._map.bind_to_environ(environ)
         try:
             endpoint, params = adapter.match()
+            if (request.content_length or 0) > self.max_body_bytes:
+                raise RequestEntityTooLarge()
+            body = request.get_data()
         except HTTPException as exc:
             return exc(environ, start_response)
         fn_request = func.HttpRequest(
@@ -94,7 +111,7 @@ class FunctionsWsgiApp:
             headers=dict(request.headers),
             params=dict(request.args),
             route_params={key: str(value) for key, value in params.items()},
-            body=request.get_data(),
+            body=body,
         )
         reply = self._handlers[endpoint](fn_request)
         headers = dict(reply.headers)
@@ -119,11 +136,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7071, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="413 above this")
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT_SECONDS,
+        help="seconds a client may stay silent",
+    )
     args = parser.parse_args(argv)
     functions_dir = args.functions_dir.resolve()
     app = load_app(functions_dir)
     routes = http_routes(app, route_prefix(functions_dir))
-    server = make_server(args.host, args.port, FunctionsWsgiApp(routes), threaded=True)
+
+    class TimedHandler(WSGIRequestHandler):
+        timeout = args.read_timeout  # socketserver applies it to every read of the connection
+
+    server = make_server(
+        args.host,
+        args.port,
+        FunctionsWsgiApp(routes, args.max_body_bytes),
+        threaded=True,
+        request_handler=TimedHandler,
+    )
     for path, methods, _ in routes:
         print(f"{','.join(methods)} http://{args.host}:{server.server_port}{path}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

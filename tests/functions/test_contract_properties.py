@@ -110,3 +110,17 @@ def test_any_authorization_header_is_401_or_accepted(header: str) -> None:
     response = function_app.handle(request, SETTINGS)
     assert response.status_code in (200, 401)
     assert response.status_code == 200 or "WWW-Authenticate" in response.headers
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120) | st.binary(max_size=120).map(lambda b: b.decode("latin-1")))
+def test_any_basic_token_is_401_or_accepted(token: str) -> None:
+    # Random headers rarely start with "Basic ": this one always does.
+    request = func.HttpRequest(
+        method="POST",
+        url="http://localhost/api/validate-signup",
+        headers={"Authorization": f"Basic {token}"},
+        body=b"{}",
+    )
+    response = function_app.handle(request, SETTINGS)
+    assert response.status_code in (200, 401)

@@ -189,3 +189,73 @@ def test_route_is_registered_anonymous_for_every_method() -> None:
     trigger = functions["validate_signup"].get_trigger()
     assert trigger.route == "validate-signup"
     assert str(trigger.auth_level) in ("ANONYMOUS", "AuthLevel.ANONYMOUS", "anonymous")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Basic é", "Basic \xff\xfe", "Basic dXNlcjpw\u00e9", "basic \u0660\u0661", "Basic " + "é" * 500],
+)
+def test_a_non_ascii_basic_token_is_401_not_a_traceback(header: str) -> None:
+    response = function_app.handle(request(ADMITTED_BODY, auth=header), SETTINGS)
+    assert response.status_code == 401 and "WWW-Authenticate" in response.headers
+
+
+FORGED = "x\nsignup decision=admitted step=PostAttributeCollection domain=contoso.com"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"step": FORGED, "email": "eve@evil.example"},
+        {"step": "PostAttributeCollection", "email": "eve@evil.example", "client_id": FORGED},
+        {"step": "PostAttributeCollection", "email": "eve@evil.example", "client_id": "a decision=admitted"},
+    ],
+)
+def test_claims_cannot_forge_a_log_line(body: dict[str, object], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="b2c_signup"):
+        function_app.handle(request(body), SETTINGS)
+    lines = [line for record in caplog.records for line in record.getMessage().splitlines()]
+    assert sum("decision=" in line for line in lines) == 1
+    assert not any(line.startswith("signup decision=admitted") for line in lines)
+
+
+def test_logged_claim_values_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    huge = "A" * 60 * 1024
+    body = {"step": "PostAttributeCollection", "email": "jane@contoso.com", "client_id": huge}
+    with caplog.at_level(logging.DEBUG, logger="b2c_signup"):
+        response = function_app.handle(request(body), SETTINGS)
+        function_app.handle(
+            func.HttpRequest(
+                method="POST",
+                url="http://localhost/api/validate-signup",
+                headers={"Authorization": GOOD_AUTH, "traceparent": "\n" + huge},
+                body=json.dumps(ADMITTED_BODY).encode(),
+            ),
+            SETTINGS,
+        )
+    assert reply(response)["action"] == "Continue"
+    assert all(len(record.getMessage()) < 600 for record in caplog.records)
+    assert all("\n" not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"step":"PostAttributeCollection","email":"eve@evil.example","email":"jane@contoso.com"}',
+        b'{"email":"jane@contoso.com","step":"PostFederationSignup","step":"PostAttributeCollection"}',
+        b'{"step":"PostAttributeCollection","identities":[{"signInType":"emailAddress",'
+        b'"issuerAssignedId":"eve@evil.example","issuerAssignedId":"jane@contoso.com"}]}',
+        b'{"step":"PostAttributeCollection","identities":[],"identities":[{"signInType":"emailAddress",'
+        b'"issuerAssignedId":"jane@contoso.com"}]}',
+    ],
+)
+def test_a_duplicated_decision_claim_is_never_admitted(raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="b2c_signup"):
+        response = function_app.handle(request(raw=raw), SETTINGS)
+    assert reply(response)["action"] == "ShowBlockPage" and response.status_code == 200
+    assert "duplicate" in caplog.text
+
+
+def test_duplicates_of_other_claims_do_not_matter() -> None:
+    raw = b'{"step":"PostAttributeCollection","email":"jane@contoso.com","ui_locales":"en","ui_locales":"fr"}'
+    assert reply(function_app.handle(request(raw=raw), SETTINGS))["action"] == "Continue"

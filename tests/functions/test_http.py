@@ -162,3 +162,37 @@ def test_misconfigured_server_refuses_and_logs_once(server_factory: type[LocalSe
     stderr = running.stop()
     assert stderr.count("configuration error") == 1
     assert "'*bad*'" in stderr
+
+
+def _raw_exchange(url: str, head: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes; return what comes back up to the end of the reply's headers, or until the
+    server closes the connection."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(head)
+        received = b""
+        while b"\r\n\r\n" not in received and (chunk := sock.recv(65536)):
+            received += chunk
+        return received
+
+
+def test_a_huge_unauthenticated_body_is_refused_before_it_is_read(server: LocalServer) -> None:
+    path = "/" + server.url.split("/", 3)[3]
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
+    ).encode() + b"{" * 1024
+    reply = _raw_exchange(server.url, head)
+    assert reply.startswith(b"HTTP/1.1 413")
+
+
+def test_a_silent_client_is_dropped_after_the_read_timeout(server_factory: type[LocalServer]) -> None:
+    import time
+
+    quick = server_factory(SERVER_ENV, "--read-timeout", "0.3")
+    started = time.monotonic()
+    reply = _raw_exchange(quick.url, b"POST /api/validate-signup HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    assert reply == b"" and time.monotonic() - started < 5

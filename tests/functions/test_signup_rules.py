@@ -246,3 +246,32 @@ def test_missing_unknown_step_or_non_object_blocks(body: object) -> None:
     decision = decide(body, RULES, MESSAGES)
     assert (decision.status, decision.body["action"]) == (200, "ShowBlockPage")
     assert decision.outcome is Outcome.BAD_REQUEST
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@ｃｏｎｔｏｓｏ.ｃｏｍ",  # fullwidth letters
+        "a@contoso。com",  # ideographic full stop
+        "a@contoso．com",  # fullwidth full stop
+        "a@contoso｡com",  # halfwidth ideographic full stop
+        "a@contoſo.com",  # long s
+        "a@\u212a.fabrikam.com",  # Kelvin sign, lowercases to ASCII k
+    ],
+)
+def test_compatibility_lookalikes_are_not_the_allowed_domain(address: str) -> None:
+    decision = decide(claims(address), RULES, MESSAGES)
+    assert decision.outcome is not Outcome.ADMITTED, decision
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@CONTOSO.com", "a@bücher.example", "a@BÜCHER.EXAMPLE", "a@xn--bcher-kva.example", "a@X.Fabrikam.com"],
+)
+def test_case_and_genuine_idn_forms_are_the_allowed_domain(address: str) -> None:
+    assert decide(claims(address), RULES, MESSAGES).outcome is Outcome.ADMITTED
+
+
+def test_a_lookalike_allowlist_entry_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="ｃｏｎｔｏｓｏ"):
+        parse_allowlist("ｃｏｎｔｏｓｏ.com")
