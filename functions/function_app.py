@@ -17,7 +17,7 @@ MAX_BODY_BYTES = 64 * 1024
 # Logged claim values are caller-controlled: anything but a short plain token is logged quoted
 # and escaped (no second line can be forged), and cut to a bound.
 MAX_LOGGED_CHARS = 100
-_PLAIN_LOG_VALUE = re.compile(r"[A-Za-z0-9._:/-]{1,%d}" % MAX_LOGGED_CHARS)
+_PLAIN_LOG_VALUE = re.compile(rf"[A-Za-z0-9._:/-]{{1,{MAX_LOGGED_CHARS}}}")
 REALM = "b2c-signup"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -135,7 +135,7 @@ def email_domain(address: object) -> str | None:
 
     email-validator does the RFC and IDNA work: `bücher.example` and `xn--bcher-kva.example`
     come back as the same ASCII domain. It also applies UTS-46 mapping, which turns lookalikes
-    such as `ｃｏｎｔｏｓｏ.ｃｏｍ` into `contoso.com`; the domain as typed must say the same, or the
+    such as fullwidth `contoso.com` into `contoso.com`; the domain as typed must say the same, or the
     address is not valid here. Deliverability (DNS) is not checked: B2C has already verified the
     mailbox, and a DNS lookup on the hot path would eat into B2C's 20 s budget.
     """
