@@ -1,18 +1,24 @@
 """What demo stacks are and how to find what `destroy` leaves behind: tags, time-to-live, and the
 soft-deleted objects a destroyed stack leaves in the B2C tenant and the subscription.
 
-Pure: tools.new_demo and tools.teardown_demos do the talking."""
+Pure but for committed_stacks, which asks git: tools.new_demo and tools.teardown_demos do the talking."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 DEMO_TAG = "b2c-signup:demo"
 EXPIRES_TAG = "b2c-signup:expires"
+# Never torn down, and never a demo's name, whatever the tags say.
+ENVIRONMENT_STACKS = frozenset({"dev", "prod"})
+# A runner's clock may run fast: a stack is torn down only this long after its expiry.
+GRACE = timedelta(minutes=15)
 _TTL = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 MAX_TTL = timedelta(days=90)
@@ -30,11 +36,24 @@ def parse_ttl(text: str) -> timedelta:
     return ttl
 
 
-def check_demo_name(name: str) -> str:
+def protected_stacks(tracked_files: Iterable[str]) -> frozenset[str]:
+    """dev, prod and every stack whose Pulumi.<stack>.yaml is committed at the project root."""
+    committed = set()
+    for path in map(PurePosixPath, tracked_files):
+        if len(path.parts) == 1 and path.name.startswith("Pulumi.") and path.suffix == ".yaml":
+            name = path.name[len("Pulumi.") : -len(".yaml")]
+            if name:
+                committed.add(name)
+    return ENVIRONMENT_STACKS | committed
+
+
+def check_demo_name(name: str, protected: Iterable[str] = ENVIRONMENT_STACKS) -> str:
     if not _NAME.match(name):
         raise ValueError(
             f"demo name {name!r} must be 2 to 30 lowercase letters, digits and '-', starting with a letter"
         )
+    if name in set(protected):
+        raise ValueError(f"demo name {name!r} is a protected environment stack: choose another name")
     return name
 
 
@@ -58,13 +77,20 @@ class Expired:
 
 
 def select_expired(
-    stacks: Iterable[tuple[str, Mapping[str, str]]], now: datetime
+    stacks: Iterable[tuple[str, Mapping[str, str]]],
+    now: datetime,
+    protected: Iterable[str] = ENVIRONMENT_STACKS,
 ) -> tuple[list[Expired], list[str]]:
-    """Demo stacks past their time-to-live, oldest first, and problems with demo tags."""
+    """Demo stacks at least GRACE past their time-to-live, oldest first, and problems with demo tags.
+    A protected stack is never chosen, whatever its tags."""
     expired: list[Expired] = []
     problems: list[str] = []
+    protected = set(protected)
     for name, tags in stacks:
         if tags.get(DEMO_TAG) != "true":
+            continue
+        if name in protected:
+            problems.append(f"{name}: carries demo tags but is a protected environment stack; left alone")
             continue
         try:
             expires = datetime.fromisoformat(tags.get(EXPIRES_TAG, ""))
@@ -75,7 +101,7 @@ def select_expired(
             continue
         if expires.tzinfo is None:
             problems.append(f"{name}: tag {EXPIRES_TAG} {expires.isoformat()} has no time zone; left alone")
-        elif expires <= now:
+        elif expires + GRACE <= now:
             expired.append(Expired(name, expires))
     return sorted(expired, key=lambda item: (item.expires, item.stack)), problems
 
@@ -110,3 +136,19 @@ def leftovers(deployment: Mapping[str, Any]) -> Leftovers:
             if match and outputs.get("name") and outputs.get("location"):
                 vaults.append(Vault(match.group(1), str(outputs["location"]), str(outputs["name"])))
     return Leftovers(tuple(applications), tuple(vaults))
+
+
+def committed_stacks(project_dir: Path) -> frozenset[str]:
+    """protected_stacks of the files git tracks in `project_dir`; dev and prod alone outside a checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--", "Pulumi.*.yaml"],  # noqa: S607 - git from PATH, as a developer runs it
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ENVIRONMENT_STACKS
+    return protected_stacks(listed.split())

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tools import PROJECT_DIR
-from tools.demos import check_demo_name, demo_config, demo_tags, parse_ttl
+from tools.demos import (
+    ENVIRONMENT_STACKS,
+    check_demo_name,
+    committed_stacks,
+    demo_config,
+    demo_tags,
+    parse_ttl,
+)
 
 
 class DemoBackend(Protocol):
@@ -53,8 +60,15 @@ class PulumiDemoBackend:
             self.workspace.set_tag(stack, key, value)
 
 
-def new_demo(backend: DemoBackend, name: str, ttl: str, template: str, now: datetime) -> datetime:
-    check_demo_name(name)
+def new_demo(
+    backend: DemoBackend,
+    name: str,
+    ttl: str,
+    template: str,
+    now: datetime,
+    protected: frozenset[str] = ENVIRONMENT_STACKS,
+) -> datetime:
+    check_demo_name(name, protected)
     expires = now + parse_ttl(ttl)
     copied = dict(backend.config(template))
     backend.create(name)
@@ -75,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        expires = new_demo(PulumiDemoBackend(), args.name, args.ttl, args.template, datetime.now(UTC))
+        expires = new_demo(
+            PulumiDemoBackend(),
+            args.name,
+            args.ttl,
+            args.template,
+            datetime.now(UTC),
+            committed_stacks(PROJECT_DIR),
+        )
     except ValueError as exc:
         parser.error(str(exc))
     print(

@@ -15,14 +15,14 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
 
 from tools import PROJECT_DIR
-from tools.demos import Leftovers, Vault, leftovers, select_expired
+from tools.demos import ENVIRONMENT_STACKS, Leftovers, Vault, committed_stacks, leftovers, select_expired
 
 KEY_VAULT_API = "2023-07-01"
 
@@ -147,17 +147,35 @@ def _clean(
     return problems
 
 
+def _tagged(backend: Backend, say: Callable[[str], None]) -> tuple[list[tuple[str, Mapping[str, str]]], bool]:
+    """Every stack with its tags; a stack whose tags cannot be read is reported and left alone."""
+    found, failed = [], False
+    for name in backend.stacks():
+        try:
+            found.append((name, backend.tags(name)))
+        except Exception as exc:  # noqa: BLE001 - one unreadable stack must not stop the others
+            say(f"warning: {name}: its tags could not be read, left alone: {exc}")
+            failed = True
+    return found, failed
+
+
 def teardown(
-    backend: Backend, cleaner: Cleaner, *, now: datetime, act: bool, say: Callable[[str], None] = print
+    backend: Backend,
+    cleaner: Cleaner,
+    *,
+    now: datetime,
+    act: bool,
+    say: Callable[[str], None] = print,
+    protected: Iterable[str] = ENVIRONMENT_STACKS,
 ) -> int:
     """Returns the exit status: 0 when everything expired is gone, 1 when something was left."""
-    expired, problems = select_expired(((name, backend.tags(name)) for name in backend.stacks()), now)
+    stacks, failed = _tagged(backend, say)
+    expired, problems = select_expired(stacks, now, protected)
     for problem in problems:
         say(f"warning: {problem}")
     if not expired:
         say("No expired demo stacks.")
-        return 0
-    failed = False
+        return 1 if failed else 0
     for item in expired:
         gone = leftovers(backend.state(item.stack))
         summary = f"{item.stack} (expired {item.expires.isoformat()}): destroy, purge {len(gone.applications)} app registrations and {len(gone.vaults)} Key Vaults, remove the stack"
@@ -175,7 +193,14 @@ def teardown(
         for problem in _clean(cleaner, config, gone, say):
             say(f"warning: {item.stack}: {problem}")
             failed = True
-        backend.remove(item.stack)
+        try:
+            backend.remove(item.stack)
+        except Exception as exc:  # noqa: BLE001 - reported; the remaining stacks still go
+            say(
+                f"error: removing {item.stack} failed after its destroy (pulumi stack rm {item.stack}): {exc}"
+            )
+            failed = True
+            continue
         say(f"  removed stack {item.stack}")
     if not act:
         say("Dry run: nothing was changed. Run with --yes to act.")
@@ -188,7 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--yes", action="store_true", help="act; without it, only print what would go")
     args = parser.parse_args(argv)
-    return teardown(PulumiBackend(), AzureCleaner(), now=datetime.now(UTC), act=args.yes)
+    return teardown(
+        PulumiBackend(),
+        AzureCleaner(),
+        now=datetime.now(UTC),
+        act=args.yes,
+        protected=committed_stacks(PROJECT_DIR),
+    )
 
 
 if __name__ == "__main__":

@@ -277,3 +277,69 @@ def test_bad_demo_arguments_create_nothing(name: str, ttl: str, fragment: str) -
     with pytest.raises(ValueError, match=fragment):
         new_demo.new_demo(backend, name, ttl, "dev", NOW)
     assert list(backend.stacks) == ["dev"]
+
+
+def test_protected_stacks_are_never_torn_down_whatever_their_tags() -> None:
+    expired_long_ago = demo(NOW - timedelta(days=30))
+    backend = FakeBackend(
+        {
+            "dev": dict(expired_long_ago),
+            "prod": dict(expired_long_ago),
+            "qa": dict(expired_long_ago),
+            "pilot": dict(expired_long_ago),
+        }
+    )
+    protected = demos.protected_stacks(
+        ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.qa.yaml", "bootstrap/Pulumi.x.yaml"]
+    )
+    assert protected == {"dev", "prod", "qa"}
+    said: list[str] = []
+    teardown_demos.teardown(
+        backend, FakeCleaner(backend.calls), now=NOW, act=True, say=said.append, protected=protected
+    )
+    assert [stack for call, stack in backend.calls if call == "destroy"] == ["pilot"]
+    assert sum("protected" in line for line in said) == 3
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "qa"])
+def test_a_demo_cannot_take_a_protected_name(name: str) -> None:
+    with pytest.raises(ValueError, match="protected"):
+        new_demo.new_demo(
+            FakeDemoBackend(), name, "7d", "dev", NOW, protected=frozenset({"dev", "prod", "qa"})
+        )
+
+
+def test_a_stack_is_left_alone_until_fifteen_minutes_past_its_expiry() -> None:
+    stacks = {"fast-clock": demo(NOW - timedelta(minutes=14)), "gone": demo(NOW - timedelta(minutes=15))}
+    expired, _ = demos.select_expired(stacks.items(), NOW)
+    assert [item.stack for item in expired] == ["gone"]
+
+
+def test_unreadable_tags_and_a_failed_remove_are_reported_and_the_others_go_on() -> None:
+    class Flaky(FakeBackend):
+        def tags(self, stack: str) -> Mapping[str, str]:
+            if stack == "unreadable":
+                raise RuntimeError("backend timed out")
+            return super().tags(stack)
+
+        def remove(self, stack: str) -> None:
+            if stack == "sticky":
+                raise RuntimeError("stack still has resources")
+            super().remove(stack)
+
+    old = demo(NOW - timedelta(days=2))
+    backend = Flaky({"unreadable": {}, "sticky": dict(old), "pilot": demo(NOW - timedelta(days=1))})
+    said: list[str] = []
+    status = teardown_demos.teardown(backend, FakeCleaner(backend.calls), now=NOW, act=True, say=said.append)
+    assert status == 1
+    assert ("remove", "pilot") in backend.calls and ("destroy", "sticky") in backend.calls
+    assert any("unreadable" in line and "backend timed out" in line for line in said)
+    assert any("sticky" in line and "stack still has resources" in line for line in said)
+
+
+def test_committed_stack_files_are_protected(tmp_path: Any) -> None:
+    from tests.conftest import PROJECT_DIR
+
+    assert demos.committed_stacks(PROJECT_DIR) >= {"dev", "prod"}
+    (tmp_path / "Pulumi.qa.yaml").write_text("config: {}\n")
+    assert demos.committed_stacks(tmp_path) == {"dev", "prod"}  # not a checkout: nothing is committed
