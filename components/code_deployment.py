@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pulumi
@@ -37,7 +37,8 @@ from pulumi.runtime.rpc import UNKNOWN  # what check receives for a value not kn
 
 from components.credentials import OidcUnavailableError, github_oidc_assertion
 
-# Kudu's deployment status codes.
+# Kudu's deployment status codes: pending, building and deploying are still running.
+STATUS_RUNNING = (0, 1, 2)
 STATUS_FAILED, STATUS_SUCCESS = 3, 4
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 DEPLOYER = "b2c-signup"
@@ -45,6 +46,10 @@ DEPLOYER = "b2c-signup"
 
 class OneDeployError(Exception):
     """A deployment failure, worded for the person running `pulumi up`."""
+
+
+class _UnreachableError(OneDeployError):
+    """The SCM site did not answer; while polling, worth another try within the bound."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ class FunctionCodeDeploymentProvider(ResourceProvider):
 
 
 class _Publisher:
+    """One publish: POST the zip, then poll its status, always and only on the app's SCM origin."""
+
     def __init__(self, scm_url: str, token: str, timeout: float, poll: float) -> None:
         self.scm_url = scm_url.rstrip("/")
         self.client = httpx.Client(
@@ -191,58 +198,120 @@ class _Publisher:
     def close(self) -> None:
         self.client.close()
 
-    def _refused(self, reply: httpx.Response, action: str) -> OneDeployError | None:
+    def _home(self, link: str | None) -> str | None:
+        """The path of a link Kudu gave, if it is on the SCM origin; None for any other origin.
+        The bearer token may manage the app: it is never sent where a reply points elsewhere."""
+        if not link:
+            return None
+        target, home = urlsplit(urljoin(self.scm_url + "/", link)), urlsplit(self.scm_url)
+        if (target.scheme, target.hostname, target.port) != (home.scheme, home.hostname, home.port):
+            return None
+        return target.path + (f"?{target.query}" if target.query else "")
+
+    def _send(self, method: str, path: str, action: str, **kwargs: Any) -> httpx.Response:
+        try:
+            reply = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise _UnreachableError(
+                f"Could not reach the SCM site {self.scm_url} while {action} ({type(exc).__name__}): check that "
+                "the function app is running and its SCM site is reachable from here, then run `pulumi up` again."
+            ) from None
         if reply.status_code == 401:
-            return OneDeployError(
+            raise OneDeployError(
                 f"The SCM site {self.scm_url} refused the Entra token while {action} (401). The subscription identity "
                 "must be able to sign in to the SCM site: check the azure-native credentials (az login, ARM_* or OIDC)."
             )
         if reply.status_code == 403:
-            return OneDeployError(
+            raise OneDeployError(
                 f"The SCM site {self.scm_url} denied {action} (403): the subscription identity needs the Website "
                 "Contributor (or Contributor) role on the function app to publish with One Deploy."
             )
-        return None
+        return reply
+
+    def _json(self, reply: httpx.Response, action: str, kind: type) -> Any:
+        try:
+            found = reply.json()
+        except ValueError:
+            found = None
+            problem = "not JSON"
+        else:
+            problem = "" if isinstance(found, kind) else f"not a deployment status ({type(found).__name__})"
+        if problem:
+            raise OneDeployError(
+                f"The SCM site {self.scm_url} answered {reply.status_code} while {action}, and the reply is "
+                f"{problem}: {reply.text[:200]!r}. Run `pulumi up` again; if it persists, check the app's SCM site."
+            )
+        return found
+
+    def _expired(self, extra: float = 0.0) -> bool:
+        return time.monotonic() + extra > self.deadline
 
     def publish(self, data: bytes) -> str:
-        reply = self.client.post(
-            "/api/publish",
-            params={"RemoteBuild": "false", "Deployer": DEPLOYER},
-            content=data,
-            headers={"Content-Type": "application/zip"},
-        )
-        if error := self._refused(reply, "publishing the package"):
-            raise error
+        while True:
+            reply = self._send(
+                "POST",
+                "/api/publish",
+                "publishing the package",
+                params={"RemoteBuild": "false", "Deployer": DEPLOYER},
+                content=data,
+                headers={"Content-Type": "application/zip"},
+            )
+            if reply.status_code != 409:
+                break
+            # Another deployment (the portal, a second `up`) holds the app: wait for it, then publish.
+            self._wait_for_running()
         if reply.status_code not in (200, 202):
             raise OneDeployError(
                 f"One Deploy refused the package ({reply.status_code}): {reply.text[:300] or 'no details'}"
             )
-        return self._wait(reply.headers.get("Location") or "/api/deployments/latest")
+        return self._wait(self._home(reply.headers.get("Location")) or "/api/deployments/latest")
 
-    def _wait(self, status_url: str) -> str:
+    def _wait_for_running(self) -> None:
+        while True:
+            status = self._status("/api/deployments/latest", "waiting for the deployment in progress")
+            if status is None or status.get("complete") is not False:
+                return
+            if self._expired(self.poll):
+                raise OneDeployError(
+                    f"another deployment of the app was still in progress after {self.timeout:.0f} s "
+                    f"({status.get('status_text') or status.get('status')}); wait for it to finish "
+                    f"({self.scm_url}/api/deployments/latest), then run `pulumi up` again."
+                )
+            time.sleep(self.poll)
+
+    def _status(self, path: str, action: str) -> dict[str, Any] | None:
+        reply = self._send("GET", path, action)
+        if reply.status_code != 200:
+            return None
+        status: dict[str, Any] = self._json(reply, action, dict)
+        return status
+
+    def _wait(self, status_path: str) -> str:
         last = "not started"
         while True:
             try:
-                reply = self.client.get(status_url)
-            except httpx.TransportError as exc:
-                reply, last = None, f"status unavailable ({type(exc).__name__})"
-            if reply is not None:
-                if error := self._refused(reply, "reading the deployment status"):
-                    raise error
-                if reply.status_code == 200:
-                    status = reply.json()
-                    code = status.get("status")
-                    last = f"status {code} {status.get('status_text') or ''}".strip()
-                    if code == STATUS_SUCCESS:
-                        return str(status.get("id") or "latest")
-                    if code == STATUS_FAILED:
-                        raise OneDeployError(
-                            f"The deployment {status.get('id')} failed: {self._failure(status)} "
-                            f"(deployment log: {self.scm_url}/api/deployments/{status.get('id')}/log)"
-                        )
-                else:
-                    last = f"status request answered {reply.status_code}"
-            if time.monotonic() + self.poll > self.deadline:
+                status = self._status(status_path, "reading the deployment status")
+            except _UnreachableError:
+                if self._expired(self.poll):
+                    raise
+                status, last = None, "status unavailable"
+            if status is not None:
+                code, text = status.get("status"), status.get("status_text") or ""
+                last = f"status {code} {text}".strip()
+                if code == STATUS_SUCCESS:
+                    return str(status.get("id") or "latest")
+                if code == STATUS_FAILED:
+                    raise OneDeployError(
+                        f"The deployment {status.get('id')} failed: {self._failure(status)} "
+                        f"(deployment log: {self.scm_url}/api/deployments/{status.get('id')}/log)"
+                    )
+                if status.get("complete") is True or code not in STATUS_RUNNING:
+                    # Finished, or a code outside Kudu's documented ones: polling would not change it.
+                    raise OneDeployError(
+                        f"The deployment {status.get('id')} ended with {last}, not success. Check "
+                        f"{self.scm_url}/api/deployments/{status.get('id')}/log, then run `pulumi up` again."
+                    )
+            if self._expired(self.poll):
                 raise OneDeployError(
                     f"The deployment did not finish within {self.timeout:.0f} s (last: {last}). It may still complete: "
                     f"check {self.scm_url}/api/deployments/latest, then run `pulumi up` again."
@@ -250,18 +319,27 @@ class _Publisher:
             time.sleep(self.poll)
 
     def _failure(self, status: dict[str, Any]) -> str:
-        """The deployment log's error lines (following details), else its last line."""
+        """The deployment log's error lines (following details on the SCM origin), else its last line."""
+        lines: list[str] = []
         try:
-            entries = self.client.get(f"/api/deployments/{status.get('id')}/log").json()
-            lines: list[str] = []
-            for entry in entries:
-                if entry.get("details_url"):
-                    entries_detail = self.client.get(entry["details_url"]).json()
-                    lines += [d.get("message", "") for d in entries_detail if d.get("type") == 2]
+            entries = self._json(
+                self._send("GET", f"/api/deployments/{status.get('id')}/log", "reading the log"),
+                "reading the log",
+                list,
+            )
+            for entry in (e for e in entries if isinstance(e, dict)):
+                details = self._home(entry.get("details_url"))
+                if details:
+                    more = self._json(self._send("GET", details, "reading the log"), "reading the log", list)
+                    lines += [
+                        d.get("message", "") for d in more if isinstance(d, dict) and d.get("type") == 2
+                    ]
                 if entry.get("type") == 2:
                     lines.append(entry.get("message", ""))
-            lines = [line for line in lines if line] or [e.get("message", "") for e in entries[-1:]]
-        except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+            lines = [line for line in lines if line] or [
+                str(e.get("message", "")) for e in entries[-1:] if isinstance(e, dict)
+            ]
+        except OneDeployError:
             lines = []
         return "; ".join(lines) or str(status.get("status_text") or status.get("message") or "no log message")
 

@@ -17,7 +17,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components import code_deployment
 from components.code_deployment import FunctionCodeDeploymentProvider, OneDeployError
 from tests.doubles.engine import run_in_engine
-from tests.doubles.one_deploy_double import TOKEN, OneDeployDouble
+from tests.doubles.one_deploy_double import TOKEN, Eavesdropper, OneDeployDouble
 
 ARM_SECRET = "arm-client-Secret~987"
 
@@ -166,3 +166,77 @@ def test_the_provider_survives_the_engine_round_trip(kudu: OneDeployDouble, pack
     assert ARM_SECRET.encode() not in base64.b64decode(blob) and TOKEN.encode() not in base64.b64decode(blob)
     done = run_in_engine(blob, {}, inputs(kudu, package))
     assert done["id"] == kudu.deployment_id and len(kudu.publishes) == 1
+
+
+@pytest.fixture
+def eavesdropper() -> Iterator[Eavesdropper]:
+    other = Eavesdropper()
+    yield other
+    other.close()
+
+
+def test_the_token_goes_only_to_the_apps_own_scm_origin(
+    kudu: OneDeployDouble, package: Path, eavesdropper: Eavesdropper
+) -> None:
+    kudu.foreign_origin = eavesdropper.url  # Location points elsewhere: the status is read at home
+    kudu.polls_until_done = 2
+    provider().create(inputs(kudu, package))
+    assert kudu.polls == 2 and eavesdropper.authorizations == []
+    kudu.outcome = "failure"  # the log's details_url points elsewhere: it is not followed
+    with pytest.raises(OneDeployError, match="failed"):
+        provider().create(inputs(kudu, package))
+    assert eavesdropper.authorizations == []
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [(b"<html>Service Unavailable</html>", "not JSON"), (["a", "list"], "not a deployment status")],
+)
+def test_a_status_reply_that_is_not_a_status_is_a_clear_error(
+    kudu: OneDeployDouble, package: Path, body: Any, fragment: str
+) -> None:
+    kudu.status_body = body
+    with pytest.raises(OneDeployError, match=fragment) as raised:
+        provider().create(inputs(kudu, package))
+    assert raised.value.__cause__ is None and TOKEN not in str(raised.value)
+
+
+def test_a_refused_connection_is_a_clear_error(package: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    props = inputs(type("Closed", (), {"url": f"http://127.0.0.1:{closed_port}"})(), package)  # type: ignore[arg-type]
+    with pytest.raises(
+        OneDeployError, match=r"Could not reach the SCM site http://127\.0\.0\.1:\d+ .*ConnectError"
+    ):
+        provider().create(props)
+
+
+def test_a_deployment_in_progress_is_waited_for_then_published(kudu: OneDeployDouble, package: Path) -> None:
+    kudu.busy_publishes, kudu.polls_until_done = 2, 2
+    created = provider().create(inputs(kudu, package))
+    assert len(kudu.publishes) == 1 and created.id == kudu.deployment_id
+
+
+def test_a_deployment_in_progress_beyond_the_bound_fails_and_says_so(
+    kudu: OneDeployDouble, package: Path
+) -> None:
+    kudu.busy_publishes, kudu.polls_until_done = 1_000, 10_000
+    props = inputs(kudu, package)
+    props["timeout_seconds"] = 0.3
+    with pytest.raises(OneDeployError, match=r"another deployment .* still in progress"):
+        provider().create(props)
+    assert kudu.publishes == []
+
+
+@pytest.mark.parametrize(("code", "text"), [(5, "PartiallySucceeded"), (-1, "BuildFailed")])
+def test_an_unknown_terminal_status_fails_fast_with_its_text(
+    kudu: OneDeployDouble, package: Path, code: int, text: str
+) -> None:
+    kudu.terminal_status = (code, text)
+    started = time.monotonic()
+    with pytest.raises(OneDeployError, match=rf"status {code} {text}"):
+        provider().create(inputs(kudu, package))
+    assert time.monotonic() - started < 5

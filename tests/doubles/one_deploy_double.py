@@ -16,6 +16,29 @@ from tests.doubles.http import JsonHandler, serve
 TOKEN = "arm-access-token"
 
 
+class Eavesdropper:
+    """Another origin that keeps every Authorization header it is sent."""
+
+    def __init__(self) -> None:
+        self.authorizations: list[str | None] = []
+        eavesdropper = self
+
+        class Handler(JsonHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+                eavesdropper.authorizations.append(self.headers.get("Authorization"))
+                self.answer(200, {"status": 4, "complete": True, "id": "x"})
+
+        self._server = serve(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 @dataclass
 class Publish:
     query: str
@@ -29,6 +52,12 @@ class OneDeployDouble:
     polls_until_done: int = 1
     status_code: int = 202  # what POST /api/publish answers: 202, or 401/403 to refuse
     failure_message: str = "ModuleNotFoundError: No module named 'email_validator'"
+    # Faults: links to another origin, status replies that are not a status, a deployment that
+    # another client has in progress, a terminal status outside the documented codes.
+    foreign_origin: str | None = None  # Location and details_url point here instead
+    status_body: Any = None  # raw bytes, or any JSON value, answered instead of the status
+    busy_publishes: int = 0  # POSTs answered 409 while "another" deployment runs
+    terminal_status: tuple[int, str] | None = None
     publishes: list[Publish] = field(default_factory=list)
     polls: int = 0
     deployment_id: str = ""
@@ -48,6 +77,9 @@ class OneDeployDouble:
     def _status(self) -> dict[str, Any]:
         self.polls += 1
         done = self.polls >= self.polls_until_done
+        if done and self.terminal_status is not None:
+            code, text = self.terminal_status
+            return {"id": self.deployment_id, "status": code, "status_text": text, "complete": True}
         code = (4 if self.outcome == "success" else 3) if done else 1
         return {
             "id": self.deployment_id,
@@ -64,7 +96,7 @@ class OneDeployDouble:
                 "id": "2",
                 "message": "Deployment failed.",
                 "type": 0,
-                "details_url": f"{self.url}/api/deployments/{self.deployment_id}/log/2",
+                "details_url": f"{self.foreign_origin or self.url}/api/deployments/{self.deployment_id}/log/2",
             },
         ]
 
@@ -72,6 +104,13 @@ class OneDeployDouble:
         double = self
 
         class Handler(JsonHandler):
+            def _raw(self, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 parts = urlsplit(self.path)
@@ -82,6 +121,10 @@ class OneDeployDouble:
                 if double.status_code != 202:
                     return self.answer(double.status_code, {"Message": "refused"})
                 with double.lock:
+                    if double.busy_publishes > 0:
+                        double.busy_publishes -= 1
+                        double.polls = 0
+                        return self.answer(409, {"Message": "There is a deployment currently in progress."})
                     double.publishes.append(
                         Publish(
                             parts.query,
@@ -90,8 +133,9 @@ class OneDeployDouble:
                         )
                     )
                     double.deployment_id, double.polls = uuid.uuid4().hex, 0
+                origin = double.foreign_origin or double.url
                 return self.answer(
-                    202, None, {"Location": f"{double.url}/api/deployments/latest?deployer=b2c-signup"}
+                    202, None, {"Location": f"{origin}/api/deployments/latest?deployer=b2c-signup"}
                 )
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
@@ -100,6 +144,10 @@ class OneDeployDouble:
                     return self.answer(401)
                 with double.lock:
                     if parts.path == "/api/deployments/latest":
+                        if isinstance(double.status_body, bytes):
+                            return self._raw(double.status_body)
+                        if double.status_body is not None:
+                            return self.answer(200, double.status_body)
                         return self.answer(200, double._status())
                     if parts.path == f"/api/deployments/{double.deployment_id}/log":
                         return self.answer(200, double._log())
