@@ -10,15 +10,15 @@ and prints a table of reads and writes per operation next to the contract minimu
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
-from unittest.mock import patch
 
 from pulumi.dynamic import Config, ConfigureRequest
 
-from components.graph import gateway
 from components.graph.api_connector import ApiConnectorProvider
+from components.graph.gateway import GraphGateway
 from components.graph.provider import GraphProvider
 from components.graph.user_flow import UserFlowProvider
 from tests.doubles.graph_double import FakeCredential, GraphDouble
@@ -40,12 +40,13 @@ def _configure(provider: GraphProvider, endpoint: str) -> None:
         "b2c-signup:graphEndpoint": endpoint,
     }
     provider.configure(ConfigureRequest(Config(config, "b2c-signup")))
+    # The double's token instead of Entra's; everything else is the real stack.
+    provider.connect = functools.partial(GraphGateway, credentials=lambda _settings: FakeCredential())
 
 
 def run() -> list[tuple[str, int, int, str]]:
     rows: list[tuple[str, int, int, str]] = []
-    # The double's token instead of Entra's; everything else is the real stack.
-    with patch.object(gateway, "make_credential", lambda _settings: FakeCredential()), GraphDouble() as graph:
+    with GraphDouble() as graph:
         connectors, flows = ApiConnectorProvider(), UserFlowProvider()
         _configure(connectors, graph.endpoint)
         _configure(flows, graph.endpoint)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from components.graph.gateway import GraphGateway, GraphSettings
 from tools import PROJECT_DIR
 from tools.demos import ENVIRONMENT_STACKS, Leftovers, Vault, committed_stacks, leftovers, select_expired
 
@@ -73,17 +74,21 @@ class AzureCleaner:
     """Purges through Microsoft Graph (B2C-tenant identity of the stack's config) and ARM
     (the subscription identity, as azure-native finds it)."""
 
-    def __init__(self, arm_endpoint: str = "https://management.azure.com", wait_seconds: float = 60) -> None:
+    def __init__(
+        self,
+        arm_endpoint: str = "https://management.azure.com",
+        wait_seconds: float = 60,
+        connect: Callable[..., GraphGateway] = GraphGateway,
+    ) -> None:
         self.arm_endpoint = arm_endpoint.rstrip("/")
         self.wait_seconds = wait_seconds
+        self.connect = connect  # how a Graph session opens; tests pass the double's
 
     def purge_application(self, config: Mapping[str, Any], object_id: str) -> bool:
-        from components.graph.gateway import GraphGateway, GraphSettings
-
         settings = GraphSettings.from_config(config.get)
 
         async def purge() -> bool:
-            async with GraphGateway(settings) as graph:
+            async with self.connect(settings) as graph:
                 return await graph.purge_deleted_application(object_id)
 
         return asyncio.run(purge())

@@ -1,57 +1,48 @@
-"""The only module that talks to Microsoft Graph: credentials, clients (v1.0 and beta), retries, errors.
+"""The only module that talks to Microsoft Graph: credentials, one request path for v1.0 and beta,
+the retry and ambiguity policy, errors worded for the person running `pulumi up`.
 
-Providers call the async methods of `GraphGateway` inside `asyncio.run`, building a new gateway
-for every call: the provider object is pickled into state and runs in another process, so it
-holds settings, never a client or credential.
+Requests go through msgraph-core's request adapter (Entra token, redirect and telemetry
+middleware, the same pipeline the Graph SDKs use) as raw JSON, with small typed shapes of our own
+for the few fields we read: B2C user flows exist only in beta, and the beta SDK (676 MB installed)
+would carry thousands of models for six endpoints; the v1.0 SDK's typed builders add nothing
+the shapes below do not.
+
+The retry policy is ours, not the SDK's: a write that is not idempotent (POST) is never sent again
+blindly. When its answer is lost (a 5xx, a 504 from a gateway, a dropped connection) the gateway
+first looks whether it landed and, if so, takes that as the answer. Every wait is bounded by the
+operation's budget, and clock and sleep are injectable so tests never wait in real time.
+
+Providers build a gateway inside every call: the provider object is pickled into state and runs
+in another process, so it holds settings, never a client or credential.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import email.utils
+import functools
 import ipaddress
 import json
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
-from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
+from kiota_abstractions.native_response_handler import NativeResponseHandler
 from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.middleware.options import RetryHandlerOption
-from msgraph.generated.models.basic_authentication import BasicAuthentication
-from msgraph.generated.models.identity_api_connector import IdentityApiConnector
-from msgraph.generated.models.pkcs12_certificate import Pkcs12Certificate
-from msgraph.graph_request_adapter import GraphRequestAdapter
-from msgraph.graph_request_adapter import options as v1_options
-from msgraph.graph_service_client import GraphServiceClient
-from msgraph_beta import GraphServiceClient as BetaGraphServiceClient
-from msgraph_beta.generated.models.b2c_identity_user_flow import B2cIdentityUserFlow
-from msgraph_beta.generated.models.identity_api_connector import IdentityApiConnector as BetaApiConnector
-from msgraph_beta.generated.models.identity_user_flow_attribute import IdentityUserFlowAttribute
-from msgraph_beta.generated.models.identity_user_flow_attribute_assignment import (
-    IdentityUserFlowAttributeAssignment,
-)
-from msgraph_beta.generated.models.identity_user_flow_attribute_input_type import (
-    IdentityUserFlowAttributeInputType,
-)
-from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError as BetaODataError
-from msgraph_beta.generated.models.user_attribute_values_item import UserAttributeValuesItem
-from msgraph_beta.generated.models.user_flow_api_connector_configuration import (
-    UserFlowApiConnectorConfiguration,
-)
-from msgraph_beta.generated.models.user_flow_type import UserFlowType
-from msgraph_beta.graph_request_adapter import GraphRequestAdapter as BetaGraphRequestAdapter
-from msgraph_beta.graph_request_adapter import options as beta_options
-from msgraph_core import GraphClientFactory
+from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
+from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 
 from components.credentials import OidcUnavailableError, github_oidc_assertion
 
@@ -61,6 +52,8 @@ CREDENTIAL_KINDS = ("clientSecret", "azureCli", "githubOidc")
 CONNECTORS_PERMISSION = "APIConnectors.ReadWrite.All"
 FLOWS_PERMISSION = "IdentityUserFlow.ReadWrite.All"
 APPLICATIONS_PERMISSION = "Application.ReadWrite.All"
+# Throttled, or failed in a way that may pass: worth another try within the budget.
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 _LOOPBACK_NAMES = {"localhost"}
 
 T = TypeVar("T")
@@ -76,6 +69,10 @@ class GraphError(Exception):
 
 class GraphConfigError(GraphError):
     """A `b2c-signup:*` setting the Graph resources need is missing or malformed."""
+
+
+class GraphCancelledError(GraphError):
+    """The engine is shutting the provider down; no further request is sent."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -100,6 +97,8 @@ class GraphSettings:
     max_wait_seconds: float = 90.0
     # How long a 404 right after a create is taken for replication lag rather than absence.
     max_lag_seconds: float = 30.0
+    # A rollback gets a budget of its own: the operation it cleans up after may have used all of its.
+    rollback_seconds: float = 60.0
 
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> GraphSettings:
@@ -166,6 +165,15 @@ def make_credential(settings: GraphSettings) -> AsyncTokenCredential:
     return ClientSecretCredential(settings.tenant_id, str(settings.client_id), str(settings.client_secret))
 
 
+def host_is_stopping() -> bool:
+    """True once the process is shutting down. The dynamic provider host runs each call on a
+    worker thread and its main thread only waits; on Ctrl-C or engine cancellation the main thread
+    returns and the interpreter waits for the calls in progress before exiting. CPython marks that
+    moment only in threading's private _SHUTTING_DOWN (the main thread counts as alive until the
+    workers are joined); a call in progress then stops before its next request and cleans up."""
+    return bool(getattr(threading, "_SHUTTING_DOWN", False)) or not threading.main_thread().is_alive()
+
+
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -173,121 +181,249 @@ def _redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def connector_from_graph(item: IdentityApiConnector | BetaApiConnector) -> dict[str, Any]:
+# -- the shapes we read ---------------------------------------------------------------------------
+
+
+class ConnectorJson(TypedDict, total=False):
+    id: str
+    displayName: str  # Graph's names
+    targetUrl: str
+    authenticationConfiguration: dict[str, Any]
+
+
+class FlowJson(TypedDict, total=False):
+    id: str
+    userFlowType: str
+    userFlowTypeVersion: float
+    defaultLanguageTag: str
+    isLanguageCustomizationEnabled: bool
+
+
+class AttributeJson(TypedDict, total=False):
+    id: str
+    userInputType: str
+    isOptional: bool
+    requiresVerification: bool
+    displayName: str
+    userAttributeValues: list[dict[str, Any]]
+
+
+def connector_from_graph(item: ConnectorJson) -> dict[str, Any]:
     """Live connector state as the providers record it (secrets never come back from Graph)."""
-    auth = item.authentication_configuration
+    auth = item.get("authenticationConfiguration") or {}
+    kind = auth.get("@odata.type")
     thumbprints: list[str] = []
     username = None
-    if (
-        isinstance(auth, BasicAuthentication)
-        or getattr(auth, "odata_type", "") == "#microsoft.graph.basicAuthentication"
-    ):
-        auth_type, username = "basic", getattr(auth, "username", None)
-    elif auth is not None and hasattr(auth, "certificate_list"):
+    if kind == "#microsoft.graph.basicAuthentication":
+        auth_type, username = "basic", auth.get("username")
+    elif kind == "#microsoft.graph.clientCertificateAuthentication" or "certificateList" in auth:
         auth_type = "certificate"
-        thumbprints = sorted(c.thumbprint for c in (auth.certificate_list or []) if c.thumbprint)
+        thumbprints = sorted(
+            c["thumbprint"] for c in auth.get("certificateList") or [] if c.get("thumbprint")
+        )
     else:
         auth_type = "none"
     return {
-        "id": item.id,
-        "display_name": item.display_name,
-        "target_url": item.target_url,
+        "id": item.get("id"),
+        "display_name": item.get("displayName"),
+        "target_url": item.get("targetUrl"),
         "auth_type": auth_type,
         "username": username,
         "certificate_thumbprints": thumbprints,
     }
 
 
-def flow_from_graph(item: B2cIdentityUserFlow) -> dict[str, Any]:
-    flow_type = item.user_flow_type
-    version = item.user_flow_type_version
+def flow_from_graph(item: FlowJson) -> dict[str, Any]:
+    version = item.get("userFlowTypeVersion")
     return {
-        "id": item.id,
-        "user_flow_type": getattr(flow_type, "value", flow_type),
+        "id": item.get("id"),
+        "user_flow_type": item.get("userFlowType"),
         "user_flow_type_version": int(version)
         if version is not None and version == int(version)
         else version,
-        "default_language_tag": item.default_language_tag,
-        "is_language_customization_enabled": bool(item.is_language_customization_enabled),
+        "default_language_tag": item.get("defaultLanguageTag"),
+        "is_language_customization_enabled": bool(item.get("isLanguageCustomizationEnabled")),
     }
 
 
-def attribute_from_graph(item: IdentityUserFlowAttributeAssignment) -> dict[str, Any]:
-    input_type = item.user_input_type
-    found = {
-        "attribute_id": item.id,
-        "input_type": getattr(input_type, "value", input_type),
-        "is_optional": bool(item.is_optional),
-        "requires_verification": bool(item.requires_verification),
-        "display_name": item.display_name or item.id,
+def attribute_from_graph(item: AttributeJson) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "attribute_id": item.get("id"),
+        "input_type": item.get("userInputType"),
+        "is_optional": bool(item.get("isOptional")),
+        "requires_verification": bool(item.get("requiresVerification")),
+        "display_name": item.get("displayName") or item.get("id"),
     }
     choices = [
-        {"name": choice.name, "value": choice.value, "is_default": bool(choice.is_default)}
-        for choice in item.user_attribute_values or []
+        {"name": c.get("name"), "value": c.get("value"), "is_default": bool(c.get("isDefault"))}
+        for c in item.get("userAttributeValues") or []
     ]
     if choices:  # as model.normalise_attribute records them: only when there are any
         found["user_attribute_values"] = choices
     return found
 
 
-def _assignment(attribute: Mapping[str, Any], *, with_attribute: bool) -> IdentityUserFlowAttributeAssignment:
-    choices = attribute.get("user_attribute_values")
-    return IdentityUserFlowAttributeAssignment(
-        user_attribute=IdentityUserFlowAttribute(id=attribute["attribute_id"]) if with_attribute else None,
-        user_input_type=IdentityUserFlowAttributeInputType(attribute["input_type"]),
-        is_optional=attribute["is_optional"],
-        requires_verification=attribute["requires_verification"],
-        display_name=attribute["display_name"],
-        # A PATCH always names the choices, so that a select attribute turned into a text box
-        # loses them instead of keeping them behind the new input type.
-        user_attribute_values=[
-            UserAttributeValuesItem(name=c["name"], value=c["value"], is_default=c["is_default"])
-            for c in choices or []
+def _connector_body(patch: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if "display_name" in patch:
+        body["displayName"] = patch["display_name"]
+    if "target_url" in patch:
+        body["targetUrl"] = patch["target_url"]
+    auth = patch.get("authentication")
+    if auth is not None and auth["type"] == "certificate":
+        body["authenticationConfiguration"] = {
+            "@odata.type": "#microsoft.graph.pkcs12Certificate",
+            "pkcs12Value": auth["pkcs12_value"],
+            "password": auth["password"],
+        }
+    elif auth is not None:
+        body["authenticationConfiguration"] = {
+            "@odata.type": "#microsoft.graph.basicAuthentication",
+            "username": auth["username"],
+            "password": auth["password"],
+        }
+    return body
+
+
+def _assignment(attribute: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "displayName": attribute["display_name"],
+        "isOptional": attribute["is_optional"],
+        "requiresVerification": attribute["requires_verification"],
+        "userInputType": attribute["input_type"],
+    }
+    if create:
+        body["userAttribute"] = {"id": attribute["attribute_id"]}
+    choices = attribute.get("user_attribute_values") or []
+    # A PATCH always names the choices, so that a select attribute turned into a text box loses
+    # them instead of keeping them behind the new input type.
+    if choices or not create:
+        body["userAttributeValues"] = [
+            {"isDefault": c["is_default"], "name": c["name"], "value": c["value"]} for c in choices
         ]
-        if choices or not with_attribute
-        else None,
-    )
+    return body
+
+
+# -- the request path ---------------------------------------------------------------------------
+
+
+class _GraphReplyError(Exception):
+    """A Graph error reply: status, the error envelope's code, message and target, Retry-After."""
+
+    def __init__(self, status: int, code: str, message: str, target: str, retry_after: float | None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.target, self.retry_after = (
+            status,
+            code,
+            message,
+            target,
+            retry_after,
+        )
+
+    @classmethod
+    def of(cls, reply: httpx.Response) -> _GraphReplyError:
+        try:
+            error = reply.json().get("error") or {}
+        except (ValueError, AttributeError):
+            error = {}
+        details: list[Any] = error["details"] if isinstance(error.get("details"), list) else []
+        target = error.get("target") or next(
+            (d.get("target") for d in details if isinstance(d, dict) and d.get("target")), ""
+        )
+        return cls(
+            reply.status_code, str(error.get("code") or ""), str(error.get("message") or ""), str(target or ""),
+            _retry_after(reply.headers.get("Retry-After")),
+        )  # fmt: skip
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, from delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _never() -> bool:
+    return False
 
 
 class GraphGateway:
-    """One session against Graph for one provider call: `async with GraphGateway(settings) as graph:`."""
+    """One session against Graph for one provider call: `async with GraphGateway(settings) as graph:`.
+
+    `credentials` builds the B2C-tenant credential; `clock` and `sleep` measure and spend the
+    budget; `cancelled` says when to stop sending. All default to the real ones; tests pass
+    doubles here, the one seam for them.
+    """
 
     def __init__(
         self,
         settings: GraphSettings,
-        credential: AsyncTokenCredential | None = None,
+        *,
+        credentials: Callable[[GraphSettings], AsyncTokenCredential] = make_credential,
         secrets: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        cancelled: Callable[[], bool] = host_is_stopping,
     ) -> None:
         self.settings = settings
-        self._credential = credential
+        self._credentials, self._clock, self._sleep, self._cancelled = credentials, clock, sleep, cancelled
         self._secrets = (*secrets, settings.client_secret or "")
         self._deadline = 0.0
 
+    def session(self, budget: float) -> GraphGateway:
+        """A fresh session (a new credential, so a new token) with a budget of its own, that sends
+        even while the host stops: for cleaning up after a failed or cancelled operation."""
+        return GraphGateway(
+            dataclasses.replace(self.settings, max_wait_seconds=budget),
+            credentials=self._credentials,
+            secrets=self._secrets,
+            clock=self._clock,
+            sleep=self._sleep,
+            cancelled=_never,
+        )
+
     async def __aenter__(self) -> GraphGateway:
-        self._credential = self._credential or make_credential(self.settings)
+        self._credential = self._credentials(self.settings)
         host = urlsplit(self.settings.endpoint).hostname or ""
         auth = AzureIdentityAuthenticationProvider(
             self._credential, scopes=[f"{self.settings.endpoint}/.default"], allowed_hosts=[host]
         )
-        retry = {RetryHandlerOption.get_key(): RetryHandlerOption(delay=0.5, max_retries=5)}
-        v1_http = GraphClientFactory.create_with_default_middleware(options={**v1_options, **retry})
-        beta_http = GraphClientFactory.create_with_default_middleware(options={**beta_options, **retry})
-        self._v1_adapter = GraphRequestAdapter(auth, client=v1_http)
-        self._v1_adapter.base_url = f"{self.settings.endpoint}/v1.0"
-        self._beta_adapter = BetaGraphRequestAdapter(auth, client=beta_http)
-        self._beta_adapter.base_url = f"{self.settings.endpoint}/beta"
-        self.v1 = GraphServiceClient(request_adapter=self._v1_adapter)
-        self.beta = BetaGraphServiceClient(request_adapter=self._beta_adapter)
-        self._http = (v1_http, beta_http)
-        self._deadline = time.monotonic() + self.settings.max_wait_seconds
+        # The SDK's retry handler would send a POST again after a lost answer: retries are ours.
+        no_retries = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0)}
+        self._http = GraphClientFactory.create_with_default_middleware(options=no_retries)
+        self._adapter = BaseGraphRequestAdapter(auth, http_client=self._http)
+        self._deadline = self._clock() + self.settings.max_wait_seconds
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        for client in self._http:
-            await client.aclose()
+        await self._http.aclose()
         close = getattr(self._credential, "close", None)
         if close is not None:
             await close()
+
+    async def _send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """One request; the JSON reply (None when empty). `path` is relative to the endpoint
+        (v1.0/..., beta/...) or a paging link Graph gave on the same origin."""
+        if self._cancelled():
+            raise GraphCancelledError("the operation was cancelled (the engine is stopping the provider)")
+        url = path if path.startswith(self.settings.endpoint + "/") else f"{self.settings.endpoint}/{path}"
+        request = RequestInformation(Method[method])
+        request.url = url
+        request.headers.try_add("Accept", "application/json")
+        if body is not None:
+            request.headers.try_add("Content-Type", "application/json")
+            request.content = json.dumps(body).encode()
+        request.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+        reply: httpx.Response = await self._adapter.send_primitive_async(request, "bytes", None)
+        if reply.status_code >= 400:
+            raise _GraphReplyError.of(reply)
+        return reply.json() if reply.content else None
 
     # -- the retry and error policy every call goes through ------------------------------------
 
@@ -302,49 +438,51 @@ class GraphGateway:
     ) -> T:
         """Run one Graph operation under the gateway's policy.
 
-        The SDK's retry handler already waits out 429/503/504 (honouring Retry-After). On top of it:
-        a dropped connection is retried (for a write, only after `recover` shows it did not land),
-        and, when `lag_tolerant`, a 404 right after a create is waited out: Entra replicates new
-        objects to other nodes with a delay. Either way no longer than the gateway's budget.
+        Throttling (429, honouring Retry-After), 5xx and dropped connections are retried. For a
+        write that is not idempotent, `recover` looks whether the attempt landed before another is
+        sent, and a 409 after such an attempt is that attempt meeting itself. When `lag_tolerant`,
+        a 404 right after a create is waited out: Entra replicates new objects with a delay. All
+        within the gateway's budget.
         """
-        attempt, started = 0, time.monotonic()
+        attempt, started, ambiguous = 0, self._clock(), False
         while True:
             attempt += 1
+            retry_after: float | None = None
             try:
-                # The SDK's own retries honour Retry-After without a cap; the budget bounds them.
-                remaining = max(self._deadline - time.monotonic(), 1.0)
+                # A guard in real time too, should an answer never come.
+                remaining = max(self._deadline - self._clock(), 1.0)
                 return await asyncio.wait_for(operation(), timeout=remaining)
             except TimeoutError:
                 raise GraphError(
-                    f"Gave up {describe}: no answer within the {self.settings.max_wait_seconds:.0f} s budget while "
-                    "Microsoft Graph was throttling or failing (the SDK retried). Run the command again later.",
+                    f"Gave up {describe}: no answer within the {self.settings.max_wait_seconds:.0f} s budget. "
+                    "Run the command again later.",
                 ) from None
             except httpx.TransportError as exc:
-                if recover is not None and (
-                    landed := await self._absent_is_none(
-                        f"checking whether {describe} landed", permission, recover
-                    )
+                reason = f"the connection failed ({type(exc).__name__})"
+            except _GraphReplyError as failure:
+                if (
+                    failure.status == 409
+                    and ambiguous
+                    and recover is not None
+                    and (landed := await self._look(describe, permission, recover)) is not None
                 ):
                     return landed
-                self._backoff_or_raise(describe, attempt, f"the connection failed ({type(exc).__name__})")
-            except APIError as exc:
-                status = exc.response_status_code
-                if status == 404 and lag_tolerant and self._may_wait_for_lag(started, attempt):
-                    pass
-                elif status in (429, 503, 504):
-                    raise GraphError(
-                        f"Microsoft Graph kept answering {status} while {describe}, after the SDK's retries: "
-                        "the service is throttling or unavailable; run the command again later",
-                        status,
-                    ) from None
-                elif status == 404 and lag_tolerant:
-                    waited = time.monotonic() - started
-                    error = self._error(describe, permission, exc)
-                    raise GraphError(
-                        f"{error} (still absent after waiting {waited:.0f} s for replication)", 404
-                    ) from None
-                else:
-                    raise self._error(describe, permission, exc) from None
+                if failure.status == 404 and lag_tolerant:
+                    if not self._may_wait_for_lag(started, attempt):
+                        waited = self._clock() - started
+                        raise GraphError(
+                            f"{self._error(describe, permission, failure)} (still absent after waiting {waited:.0f} s "
+                            "for replication)",
+                            404,
+                        ) from None
+                    await self._sleep(self._backoff(attempt))
+                    continue
+                if failure.status not in TRANSIENT_STATUSES:
+                    raise self._error(describe, permission, failure) from None
+                reason, retry_after = (
+                    f"Microsoft Graph answered {failure.status} {failure.code}".strip(),
+                    failure.retry_after,
+                )
             except ClientAuthenticationError as exc:
                 raise GraphError(
                     f"Could not get a Microsoft Graph token for {self.settings.describe_identity()} while {describe}: "
@@ -352,29 +490,36 @@ class GraphGateway:
                     "b2c-signup:b2cClientId and b2c-signup:b2cClientSecret.",
                     401,
                 ) from None
-            await asyncio.sleep(min(0.25 * 2**attempt, 8.0) * (0.75 + random.random() / 2))  # noqa: S311
+            if recover is not None:
+                # The write's answer was lost, not its effect: look before sending it again.
+                ambiguous = True
+                if (landed := await self._look(describe, permission, recover)) is not None:
+                    return landed
+            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            if self._clock() + delay > self._deadline:
+                raise GraphError(
+                    f"Gave up {describe} after {attempt} attempts in {self.settings.max_wait_seconds:.0f} s: {reason}. "
+                    "Run the command again; if it persists, check the Graph endpoint and the network.",
+                    503,
+                )
+            await self._sleep(delay)
+
+    @staticmethod
+    def _backoff(attempt: int) -> float:
+        return float(min(0.25 * 2**attempt, 8.0) * (0.75 + random.random() / 2))  # noqa: S311 - jitter
 
     def _may_wait_for_lag(self, started: float, attempt: int) -> bool:
-        resume = time.monotonic() + min(0.25 * 2**attempt, 8.0)
+        resume = self._clock() + min(0.25 * 2**attempt, 8.0)
         return bool(resume - started <= self.settings.max_lag_seconds and resume <= self._deadline)
 
-    def _backoff_or_raise(self, describe: str, attempt: int, reason: str) -> None:
-        if time.monotonic() + min(0.25 * 2**attempt, 8.0) > self._deadline:
-            raise GraphError(
-                f"Gave up {describe} after {attempt} attempts in {self.settings.max_wait_seconds:.0f} s: {reason}. "
-                "Run the command again; if it persists, check the Graph endpoint and the network.",
-            )
+    async def _look(
+        self, describe: str, permission: str, recover: Callable[[], Awaitable[T | None]]
+    ) -> T | None:
+        return await self._absent_is_none(f"checking whether {describe} landed", permission, recover)
 
-    def _error(self, describe: str, permission: str, exc: APIError) -> GraphError:
-        status = exc.response_status_code
-        code, message, target = "", "", ""
-        error = getattr(exc, "error", None)
-        if error is not None:
-            code, message = error.code or "", error.message or ""
-            target = getattr(error, "target", None) or ""
-            details = getattr(error, "details", None) or []
-            target = target or next((d.target for d in details if getattr(d, "target", None)), "")
-        message = _redact(message, self._secrets)
+    def _error(self, describe: str, permission: str, failure: _GraphReplyError) -> GraphError:
+        status, code = failure.status, failure.code
+        message = _redact(failure.message, self._secrets)
         if status == 401:
             return GraphError(
                 f"Microsoft Graph refused the credential of {self.settings.describe_identity()} while {describe} "
@@ -389,7 +534,7 @@ class GraphGateway:
                 f"{self.settings.tenant_id} (App registrations > API permissions > Grant admin consent).",
                 403,
             )
-        field_note = f" (field: {target})" if target else ""
+        field_note = f" (field: {failure.target})" if failure.target else ""
         return GraphError(
             f"Microsoft Graph rejected {describe} ({status} {code}): {message}{field_note}", status
         )
@@ -404,159 +549,143 @@ class GraphGateway:
                 return None
             raise
 
+    async def _pages(
+        self, describe: str, permission: str, path: str, *, lag_tolerant: bool = False
+    ) -> list[Any]:
+        """Every item of a collection, following Graph's paging links."""
+        items: list[Any] = []
+        link: str | None = path
+        while link is not None:
+            page = await self._call(
+                describe, permission, functools.partial(self._send, "GET", link), lag_tolerant=lag_tolerant
+            )
+            items += (page or {}).get("value") or []
+            link = (page or {}).get("@odata.nextLink")
+        return items
+
     # -- API connectors (v1.0) -----------------------------------------------------------------
 
-    def _connector_body(self, patch: Mapping[str, Any]) -> IdentityApiConnector:
-        body = IdentityApiConnector(
-            display_name=patch.get("display_name"), target_url=patch.get("target_url")
-        )
-        auth = patch.get("authentication")
-        if auth is not None and auth["type"] == "certificate":
-            body.authentication_configuration = Pkcs12Certificate(
-                pkcs12_value=auth["pkcs12_value"], password=auth["password"]
-            )
-        elif auth is not None:
-            body.authentication_configuration = BasicAuthentication(
-                username=auth["username"], password=auth["password"]
-            )
-        return body
-
     async def get_connector(self, connector_id: str) -> dict[str, Any] | None:
-        item = self.v1.identity.api_connectors.by_identity_api_connector_id(connector_id)
         found = await self._absent_is_none(
-            f"reading API connector {connector_id}", CONNECTORS_PERMISSION, item.get
+            f"reading API connector {connector_id}",
+            CONNECTORS_PERMISSION,
+            lambda: self._send("GET", f"v1.0/identity/apiConnectors/{connector_id}"),
         )
         return connector_from_graph(found) if found else None
 
     async def find_connectors(self, display_name: str) -> list[dict[str, Any]]:
         """Connectors with this display name. Listed and filtered here: whether Graph supports
         $filter on displayName is undocumented, and a tenant has few connectors."""
-        found: list[dict[str, Any]] = []
-        builder = self.v1.identity.api_connectors
-        page = await self._call("listing API connectors", CONNECTORS_PERMISSION, builder.get)
-        while page is not None:
-            found += [
-                connector_from_graph(c)
-                for c in page.value or []
-                if (c.display_name or "").casefold() == display_name.casefold()
-            ]
-            if not page.odata_next_link:
-                break
-            next_page = builder.with_url(page.odata_next_link)
-            page = await self._call("listing API connectors", CONNECTORS_PERMISSION, next_page.get)
-        return found
+        listed = await self._pages(
+            "listing API connectors", CONNECTORS_PERMISSION, "v1.0/identity/apiConnectors"
+        )
+        return [
+            connector_from_graph(item)
+            for item in listed
+            if str(item.get("displayName") or "").casefold() == display_name.casefold()
+        ]
 
     async def create_connector(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         describe = f"creating API connector {spec['display_name']!r}"
 
-        async def post() -> IdentityApiConnector | None:
-            return await self.v1.identity.api_connectors.post(self._connector_body(spec))
-
-        async def landed() -> IdentityApiConnector | None:
-            # A dropped POST may still have created it: look for it before trying again.
+        async def landed() -> ConnectorJson | None:
+            # Created just before (create looked first), so one connector of this name is ours.
             matches = await self.find_connectors(spec["display_name"])
-            if len(matches) == 1:
-                return await self.v1.identity.api_connectors.by_identity_api_connector_id(
-                    matches[0]["id"]
-                ).get()
-            return None
+            if len(matches) != 1:
+                return None
+            found: ConnectorJson = await self._send("GET", f"v1.0/identity/apiConnectors/{matches[0]['id']}")
+            return found
 
-        created = await self._call(describe, CONNECTORS_PERMISSION, post, recover=landed)
-        if created is None or not created.id:
+        created = await self._call(
+            describe,
+            CONNECTORS_PERMISSION,
+            lambda: self._send("POST", "v1.0/identity/apiConnectors", _connector_body(spec)),
+            recover=landed,
+        )
+        if not created or not created.get("id"):
             raise GraphError(f"Microsoft Graph returned no connector id while {describe}")
         return connector_from_graph(created)
 
     async def update_connector(self, connector_id: str, patch: Mapping[str, Any]) -> None:
-        item = self.v1.identity.api_connectors.by_identity_api_connector_id(connector_id)
-        body = self._connector_body(patch)
         await self._call(
             f"updating API connector {connector_id}",
             CONNECTORS_PERMISSION,
-            lambda: item.patch(body),
+            lambda: self._send(
+                "PATCH", f"v1.0/identity/apiConnectors/{connector_id}", _connector_body(patch)
+            ),
             lag_tolerant=True,
         )
 
     async def delete_connector(self, connector_id: str) -> None:
         """Delete; an already absent connector counts as deleted."""
-        item = self.v1.identity.api_connectors.by_identity_api_connector_id(connector_id)
         await self._absent_is_none(
-            f"deleting API connector {connector_id}", CONNECTORS_PERMISSION, item.delete
+            f"deleting API connector {connector_id}",
+            CONNECTORS_PERMISSION,
+            lambda: self._send("DELETE", f"v1.0/identity/apiConnectors/{connector_id}"),
         )
 
     # -- user flows (beta only) ----------------------------------------------------------------
 
-    def _flow(self, flow_id: str) -> Any:
-        return self.beta.identity.b2c_user_flows.by_b2c_identity_user_flow_id(flow_id)
-
     async def get_user_flow(self, flow_id: str) -> dict[str, Any] | None:
         found = await self._absent_is_none(
-            f"reading user flow {flow_id}", FLOWS_PERMISSION, self._flow(flow_id).get
+            f"reading user flow {flow_id}",
+            FLOWS_PERMISSION,
+            lambda: self._send("GET", f"beta/identity/b2cUserFlows/{flow_id}"),
         )
         return flow_from_graph(found) if found else None
 
     async def create_user_flow(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         describe = f"creating user flow {spec['flow_id']}"
-        body = B2cIdentityUserFlow(
-            id=spec["name"],
-            user_flow_type=UserFlowType(spec["user_flow_type"]),
-            user_flow_type_version=float(spec["user_flow_type_version"]),
-            default_language_tag=spec["default_language_tag"],
-            is_language_customization_enabled=spec["is_language_customization_enabled"],
-        )
-
-        async def landed() -> B2cIdentityUserFlow | None:
-            return await self._flow(spec["flow_id"]).get()
-
+        body = {
+            "id": spec["name"],
+            "userFlowType": spec["user_flow_type"],
+            "userFlowTypeVersion": float(spec["user_flow_type_version"]),
+            "defaultLanguageTag": spec["default_language_tag"],
+            "isLanguageCustomizationEnabled": spec["is_language_customization_enabled"],
+        }
         created = await self._call(
-            describe, FLOWS_PERMISSION, lambda: self.beta.identity.b2c_user_flows.post(body), recover=landed
+            describe,
+            FLOWS_PERMISSION,
+            lambda: self._send("POST", "beta/identity/b2cUserFlows", body),
+            recover=lambda: self._send("GET", f"beta/identity/b2cUserFlows/{spec['flow_id']}"),
         )
-        if created is None or not created.id:
+        if not created or not created.get("id"):
             raise GraphError(f"Microsoft Graph returned no user flow while {describe}")
         return flow_from_graph(created)
 
     async def update_user_flow(self, flow_id: str, patch: Mapping[str, Any]) -> None:
-        body = B2cIdentityUserFlow(
-            default_language_tag=patch.get("default_language_tag"),
-            is_language_customization_enabled=patch.get("is_language_customization_enabled"),
-        )
+        names = {
+            "default_language_tag": "defaultLanguageTag",
+            "is_language_customization_enabled": "isLanguageCustomizationEnabled",
+        }
+        body = {names[key]: value for key, value in patch.items() if key in names}
         await self._call(
             f"updating user flow {flow_id}",
             FLOWS_PERMISSION,
-            lambda: self._flow(flow_id).patch(body),
+            lambda: self._send("PATCH", f"beta/identity/b2cUserFlows/{flow_id}", body),
             lag_tolerant=True,
         )
 
     async def delete_user_flow(self, flow_id: str) -> None:
         await self._absent_is_none(
-            f"deleting user flow {flow_id}", FLOWS_PERMISSION, self._flow(flow_id).delete
+            f"deleting user flow {flow_id}",
+            FLOWS_PERMISSION,
+            lambda: self._send("DELETE", f"beta/identity/b2cUserFlows/{flow_id}"),
         )
 
     async def get_connector_configuration(
         self, flow_id: str, steps: tuple[str, ...]
     ) -> dict[str, str | None]:
-        """Graph step -> attached connector id. Neither SDK has a builder for this path, so the
-        request goes raw through the beta adapter (auth, retry and throttling middleware still apply)."""
-        request = RequestInformation(Method.GET)
-        request.url = (
-            f"{self.settings.endpoint}/beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration"
-            f"?$expand={','.join(steps)}"
-        )
-        request.headers.try_add("Accept", "application/json")
-        adapter = self._beta_adapter
-
-        async def send() -> UserFlowApiConnectorConfiguration | None:
-            return await adapter.send_async(
-                request, UserFlowApiConnectorConfiguration, {"XXX": BetaODataError}
-            )
-
+        """Graph step -> attached connector id (documented for b2cUserFlows, in no OpenAPI)."""
         config = await self._call(
-            f"reading the API connectors of user flow {flow_id}", FLOWS_PERMISSION, send
+            f"reading the API connectors of user flow {flow_id}",
+            FLOWS_PERMISSION,
+            lambda: self._send(
+                "GET",
+                f"beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration?$expand={','.join(steps)}",
+            ),
         )
-        attached: dict[str, str | None] = {}
-        for step in steps:
-            connector = getattr(config, _snake(step), None) if config else None
-            attached[step] = getattr(connector, "id", None) or None
-        return attached
+        return {step: ((config or {}).get(step) or {}).get("id") or None for step in steps}
 
     async def set_connector(self, flow_id: str, step: str, connector_id: str | None) -> None:
         """Attach (PUT $ref with @odata.id) or detach (PUT $ref with {}, as the docs prescribe)."""
@@ -565,72 +694,58 @@ class GraphGateway:
             if connector_id
             else {}
         )
-        request = RequestInformation(Method.PUT)
-        request.url = f"{self.settings.endpoint}/beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration/{step}/$ref"
-        request.headers.try_add("Content-Type", "application/json")
-        request.content = json.dumps(body).encode()
-        adapter = self._beta_adapter
         action = (
             f"attaching API connector {connector_id} to {flow_id} at {step}"
             if connector_id
             else f"detaching the API connector of {flow_id} at {step}"
         )
-
-        async def send() -> None:
-            await adapter.send_no_response_content_async(request, {"XXX": BetaODataError})
-
         # A connector created moments ago may not have replicated yet: its 404 is waited out.
-        await self._call(action, FLOWS_PERMISSION, send, lag_tolerant=True)
+        await self._call(
+            action,
+            FLOWS_PERMISSION,
+            lambda: self._send(
+                "PUT", f"beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration/{step}/$ref", body
+            ),
+            lag_tolerant=True,
+        )
 
     async def list_attributes(self, flow_id: str) -> list[dict[str, Any]]:
-        builder = self._flow(flow_id).user_attribute_assignments
-        page = await self._call(
-            f"reading the attributes of user flow {flow_id}", FLOWS_PERMISSION, builder.get, lag_tolerant=True
+        items = await self._pages(
+            f"reading the attributes of user flow {flow_id}",
+            FLOWS_PERMISSION,
+            f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments",
+            lag_tolerant=True,
         )
-        items = list(page.value or []) if page else []
-        while page is not None and page.odata_next_link:
-            page = await self._call(
-                f"reading the attributes of user flow {flow_id}",
-                FLOWS_PERMISSION,
-                builder.with_url(page.odata_next_link).get,
-            )
-            items += list(page.value or []) if page else []
         return [attribute_from_graph(item) for item in items]
 
     async def add_attribute(self, flow_id: str, attribute: Mapping[str, Any]) -> None:
-        builder = self._flow(flow_id).user_attribute_assignments
-        body = _assignment(attribute, with_attribute=True)
-
-        async def landed() -> IdentityUserFlowAttributeAssignment | None:
-            return await builder.by_identity_user_flow_attribute_assignment_id(
-                attribute["attribute_id"]
-            ).get()
-
+        path = f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments"
         await self._call(
             f"adding attribute {attribute['attribute_id']} to user flow {flow_id}",
             FLOWS_PERMISSION,
-            lambda: builder.post(body),
+            lambda: self._send("POST", path, _assignment(attribute, create=True)),
             lag_tolerant=True,
-            recover=landed,
+            recover=lambda: self._send("GET", f"{path}/{attribute['attribute_id']}"),
         )
 
     async def update_attribute(self, flow_id: str, attribute: Mapping[str, Any]) -> None:
-        item = self._flow(flow_id).user_attribute_assignments.by_identity_user_flow_attribute_assignment_id(
-            attribute["attribute_id"]
-        )
-        body = _assignment(attribute, with_attribute=False)
         await self._call(
             f"updating attribute {attribute['attribute_id']} of user flow {flow_id}",
             FLOWS_PERMISSION,
-            lambda: item.patch(body),
+            lambda: self._send(
+                "PATCH",
+                f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments/{attribute['attribute_id']}",
+                _assignment(attribute, create=False),
+            ),
         )
 
     async def delete_attribute(self, flow_id: str, attribute_id: str) -> None:
-        item = self._flow(flow_id).user_attribute_assignments.by_identity_user_flow_attribute_assignment_id(
-            attribute_id
-        )
         await self._absent_is_none(
-            f"removing attribute {attribute_id} from user flow {flow_id}", FLOWS_PERMISSION, item.delete
+            f"removing attribute {attribute_id} from user flow {flow_id}",
+            FLOWS_PERMISSION,
+            lambda: self._send(
+                "DELETE", f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments/{attribute_id}"
+            ),
         )
 
     # -- deleted directory objects (teardown) ------------------------------------------------
@@ -640,17 +755,14 @@ class GraphGateway:
 
         Deleted apps wait 30 days in directory/deletedItems, keeping their identifier URIs taken
         and counting against the directory quota."""
-        item = self.v1.directory.deleted_items.by_directory_object_id(object_id)
         try:
             await self._call(
-                f"purging deleted app registration {object_id}", APPLICATIONS_PERMISSION, item.delete
+                f"purging deleted app registration {object_id}",
+                APPLICATIONS_PERMISSION,
+                lambda: self._send("DELETE", f"v1.0/directory/deletedItems/{object_id}"),
             )
         except GraphError as exc:
             if exc.status == 404:
                 return False
             raise
         return True
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

@@ -22,6 +22,10 @@ class GraphProvider(ResourceProvider):
     construction, so the serialized provider in state carries no credential.
     """
 
+    # How a call opens its Graph session. A class attribute, so it is never pickled into state;
+    # tests set it on an instance to reach a double (credential, virtual clock), the one seam.
+    connect: Callable[..., GraphGateway] = GraphGateway
+
     def __init__(self) -> None:
         super().__init__()
         self._settings: GraphSettings | None = None
@@ -42,14 +46,14 @@ class GraphProvider(ResourceProvider):
         settings = self._settings
 
         async def main() -> T:
-            async with GraphGateway(settings, secrets=secrets) as graph:
+            async with self.connect(settings, secrets=secrets) as graph:
                 return await work(graph)
 
         try:
             return asyncio.run(main())
         except GraphError as exc:
             # Re-raised bare: the engine prints the traceback of whatever escapes, so keep it short.
-            raise GraphError(str(exc), exc.status) from None
+            raise type(exc)(str(exc), exc.status) from None
 
 
 def check_result(checked: Checked) -> CheckResult:

@@ -64,6 +64,12 @@ def _ordered_like(
     )
 
 
+def _refused(exc: BaseException) -> bool:
+    """The flow's POST was refused outright (bad input, credential, permission): nothing was made.
+    Any other failure of it may have landed, and is rolled back (an absent flow counts as deleted)."""
+    return isinstance(exc, GraphError) and exc.status in (400, 401, 403)
+
+
 class UserFlowProvider(GraphProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return check_result(model.check_user_flow(news))
@@ -89,18 +95,16 @@ class UserFlowProvider(GraphProvider):
                 )
             if existing is not None:
                 attached = await self._adopt(graph, existing, props)
-            else:
-                await graph.create_user_flow(props)
-                attached = dict.fromkeys(_STEP_NAMES)
+                await self._converge(graph, flow_id, props, attached)
+                return
+            made = False
             try:
-                # A new flow may come with default attributes (undocumented): listing shows what to change.
-                current = await graph.list_attributes(flow_id)
-                await _apply_attributes(graph, flow_id, model.plan_attributes(current, props["attributes"]))
-                for prop, step in model.STEPS.items():
-                    if props[prop] != attached[step]:
-                        await graph.set_connector(flow_id, step, props[prop])
-            except Exception as exc:
-                if existing is None:
+                await graph.create_user_flow(props)
+                made = True
+                await self._converge(graph, flow_id, props, dict.fromkeys(_STEP_NAMES))
+            # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
+            except BaseException as exc:
+                if made or not _refused(exc):
                     await self._roll_back(graph, flow_id, exc)
                 raise
 
@@ -122,9 +126,22 @@ class UserFlowProvider(GraphProvider):
             await graph.update_user_flow(flow_id, patch)
         return await graph.get_connector_configuration(flow_id, _STEP_NAMES)
 
-    async def _roll_back(self, graph: GraphGateway, flow_id: str, cause: Exception) -> None:
+    async def _converge(
+        self, graph: GraphGateway, flow_id: str, props: Mapping[str, Any], attached: Mapping[str, str | None]
+    ) -> None:
+        # A new flow may come with default attributes (undocumented): listing shows what to change.
+        current = await graph.list_attributes(flow_id)
+        await _apply_attributes(graph, flow_id, model.plan_attributes(current, props["attributes"]))
+        for prop, step in model.STEPS.items():
+            if props[prop] != attached[step]:
+                await graph.set_connector(flow_id, step, props[prop])
+
+    async def _roll_back(self, graph: GraphGateway, flow_id: str, cause: BaseException) -> None:
+        """Delete the half-made flow in a session of its own: a fresh token, its own budget, and
+        sending even while the host stops, since the create's own session may be spent."""
         try:
-            await graph.delete_user_flow(flow_id)
+            async with graph.session(graph.settings.rollback_seconds) as cleanup:
+                await cleanup.delete_user_flow(flow_id)
         except GraphError as exc:
             raise GraphError(
                 f"{cause} Removing the half-created user flow {flow_id} failed as well ({exc}): delete it in the "
@@ -159,13 +176,23 @@ class UserFlowProvider(GraphProvider):
             patch = {prop: news[prop] for prop in model.FLOW_PATCH_FIELDS if olds.get(prop) != news[prop]}
             if patch:
                 await graph.update_user_flow(id_, patch)
-            await _apply_attributes(
-                graph, id_, model.plan_attributes(olds.get("attributes") or [], news["attributes"])
-            )
+            if (olds.get("attributes") or []) != news["attributes"]:
+                # Planned from what Graph holds, not from the last outputs: an earlier update that
+                # failed half-way left changes the state does not know of.
+                current = await graph.list_attributes(id_)
+                await _apply_attributes(graph, id_, model.plan_attributes(current, news["attributes"]))
+            # Attaching and detaching are PUTs: sending one again is harmless.
             for step, connector_id in model.step_changes(olds, news).items():
                 await graph.set_connector(id_, step, connector_id)
 
-        self._run(work)
+        try:
+            self._run(work)
+        except GraphError as exc:
+            raise GraphError(
+                f"{exc} The changes before this one are applied; run `pulumi up` again to finish (it starts from "
+                "what Graph holds).",
+                exc.status,
+            ) from None
         return UpdateResult({**news, "flow_id": id_})
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:

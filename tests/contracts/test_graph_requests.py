@@ -134,13 +134,7 @@ def lifecycle(graph: GraphDouble) -> None:
 
 @pytest.fixture(scope="module")
 def requests_sent() -> Iterator[list[Request]]:
-    import _pytest.monkeypatch
-
-    from components.graph import gateway
-    from tests.doubles.graph_double import FakeCredential
-
-    with _pytest.monkeypatch.MonkeyPatch.context() as patch, GraphDouble() as graph:
-        patch.setattr(gateway, "make_credential", lambda _settings: FakeCredential())
+    with GraphDouble() as graph:
         lifecycle(graph)
         yield [Request(entry.method, entry.path, entry.query, entry.body) for entry in graph.log]
 

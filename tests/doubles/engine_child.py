@@ -15,7 +15,8 @@ from azure.core.credentials import AccessToken
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components import code_deployment
-from components.graph import gateway
+from components.graph.gateway import GraphGateway
+from components.graph.provider import GraphProvider
 from tests.doubles import one_deploy_double
 from tests.doubles.graph_double import FakeCredential
 
@@ -26,13 +27,16 @@ class FakeArmCredential:
 
 
 # Tokens come from stand-in credentials; everything else is the real stack.
-gateway.make_credential = lambda _settings: FakeCredential()
 code_deployment.make_credential = lambda _settings: FakeArmCredential()
 
 
 def main() -> None:
     job = json.load(sys.stdin)
     provider = dill.loads(base64.b64decode(job["provider"]))  # noqa: S301 - our own blob, as the engine does
+    if isinstance(provider, GraphProvider):
+        provider.connect = lambda settings, **kwargs: GraphGateway(  # type: ignore[method-assign]
+            settings, credentials=lambda _settings: FakeCredential(), **kwargs
+        )
     provider.configure(ConfigureRequest(Config(job["config"], "b2c-signup")))
     props = provider.check({}, job["inputs"]).inputs
     created = provider.create(props)

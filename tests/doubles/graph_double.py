@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -42,10 +42,14 @@ FLOW_TYPES = {"signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpd
 
 
 class FakeCredential(AsyncTokenCredential):
-    """Stands in for azure-identity: the double accepts exactly the token it hands out."""
+    """Stands in for azure-identity: each credential gets a token of its own, which the double
+    accepts until it is revoked (as Entra would, after a secret rotation or a sign-in block)."""
+
+    def __init__(self) -> None:
+        self.token = f"{TOKEN}-{uuid.uuid4().hex[:8]}"
 
     async def get_token(self, *_scopes: str, **_kwargs: Any) -> AccessToken:
-        return AccessToken(TOKEN, int(time.time()) + 3600)
+        return AccessToken(self.token, int(time.time()) + 3600)
 
     async def close(self) -> None:
         pass
@@ -80,7 +84,9 @@ class Fault:
     code: str = "serviceUnavailable"
     message: str = "Simulated fault."
     target: str | None = None
-    after_apply: bool = False  # drop only after the request took effect (the response is lost)
+    after_apply: bool = False  # fail only after the request took effect (the response is lost)
+    revoke: bool = False  # revoke the request's token, answering 401
+    then: Callable[[], None] | None = None  # run when the fault is hit (e.g. stop the host)
 
 
 @dataclass
@@ -120,6 +126,7 @@ class GraphDouble:
         self.denied: set[str] = set()  # path prefixes that answer 403
         self.replication_lag = 0  # requests a new object stays invisible for
         self.deleted_items: set[str] = set()  # directory/deletedItems: soft-deleted app registrations
+        self.revoked: set[str] = set()
         self.default_attributes = default_attributes
         self.page_size = page_size
         self.lock = threading.RLock()
@@ -144,6 +151,18 @@ class GraphDouble:
 
     def drop(self, method: str, path_regex: str, *, times: int = 1, after_apply: bool = False) -> None:
         self.faults.append(Fault(method, re.compile(path_regex), times, 0, after_apply=after_apply))
+
+    def lose_answer(self, method: str, path_regex: str, *, status: int = 504, times: int = 1) -> None:
+        """Apply the request, then answer `status` as a gateway that lost the real answer would."""
+        self.faults.append(
+            Fault(method, re.compile(path_regex), times, status, code="GatewayTimeout", after_apply=True)
+        )
+
+    def revoke_token(self, method: str, path_regex: str) -> None:
+        """Revoke the token of the matching request, as Entra does mid-run after a secret rotation."""
+        self.faults.append(
+            Fault(method, re.compile(path_regex), 1, 401, code="InvalidAuthenticationToken", revoke=True)
+        )
 
     @contextmanager
     def recording(self) -> Iterator[list[Logged]]:
@@ -523,7 +542,8 @@ class GraphDouble:
                 with double.lock:
                     entry = Logged(method, parts.path, parts.query, body, 0)
                     double.log.append(entry)
-                    if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                    if not token.startswith(TOKEN) or token in double.revoked:
                         entry.status = 401
                         return self.answer(
                             401,
@@ -535,6 +555,10 @@ class GraphDouble:
                         message = "Insufficient privileges to complete the operation."
                         return self.answer(403, _envelope("Authorization_RequestDenied", message), {})
                     fault = double._take_fault(method, parts.path)
+                    if fault is not None and fault.then is not None:
+                        fault.then()
+                    if fault is not None and fault.revoke:
+                        double.revoked.add(token)
                     if fault is not None and not fault.after_apply:
                         if fault.status == 0:
                             return self._drop()
@@ -556,8 +580,11 @@ class GraphDouble:
                         entry.status = exc.status
                         return self.answer(exc.status, _envelope(exc.code, exc.message, exc.target), {})
                     entry.status = status
-                    if fault is not None:
+                    if fault is not None and fault.status == 0:
                         return self._drop()
+                    if fault is not None:
+                        entry.status = fault.status
+                        return self.answer(fault.status, _envelope(fault.code, fault.message), {})
                     return self.answer(status, payload, headers)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815

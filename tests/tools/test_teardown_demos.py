@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from components.graph import gateway
-from tests.components.graph.conftest import stack_config
-from tests.doubles.graph_double import FakeCredential, GraphDouble
+from tests.components.graph.conftest import connect, stack_config
+from tests.doubles.graph_double import GraphDouble
 from tests.doubles.http import JsonHandler, serve
 from tools import demos, new_demo, teardown_demos
 from tools.demos import DEMO_TAG, EXPIRES_TAG, Vault
@@ -176,11 +175,10 @@ def test_leftovers_come_from_the_exported_state() -> None:
     assert gone.vaults == (Vault(SUBSCRIPTION, "westeurope", "kv-x"),)
 
 
-def test_purging_a_deleted_app_registration_through_graph(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gateway, "make_credential", lambda _settings: FakeCredential())
+def test_purging_a_deleted_app_registration_through_graph() -> None:
     with GraphDouble() as graph:
         graph.deleted_items.add("6d5c4b3a-2918-4e7d-8c6b-5a4938271605")
-        cleaner = teardown_demos.AzureCleaner()
+        cleaner = teardown_demos.AzureCleaner(connect=connect())
         config = stack_config(graph.endpoint)
         assert cleaner.purge_application(config, "6d5c4b3a-2918-4e7d-8c6b-5a4938271605") is True
         assert cleaner.purge_application(config, "6d5c4b3a-2918-4e7d-8c6b-5a4938271605") is False

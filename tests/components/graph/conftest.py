@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import TypeVar
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from components.graph import gateway
+from components.graph.gateway import GraphGateway, GraphSettings
 from components.graph.provider import GraphProvider
+from tests.doubles.clock import VirtualClock
 from tests.doubles.graph_double import FakeCredential, GraphDouble
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
@@ -30,19 +32,36 @@ def stack_config(endpoint: str, **extra: str) -> dict[str, str]:
     }
 
 
-def configured(provider: P, endpoint: str, *, max_wait: float = 20, max_lag: float = 2, **extra: str) -> P:
-    """A provider configured as the engine does it, with waits short enough for tests."""
+def connect(
+    clock: VirtualClock | None = None,
+    credentials: Callable[[GraphSettings], Any] = lambda _settings: FakeCredential(),
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Callable[..., GraphGateway]:
+    """How a provider under test opens its Graph session: the double's token, a virtual clock."""
+    clock = clock or VirtualClock()
+    return functools.partial(
+        GraphGateway, credentials=credentials, clock=clock.now, sleep=clock.sleep, cancelled=cancelled
+    )
+
+
+def configured(
+    provider: P,
+    endpoint: str,
+    *,
+    max_wait: float = 20,
+    max_lag: float = 2,
+    clock: VirtualClock | None = None,
+    gateway: Callable[..., GraphGateway] | None = None,
+    **extra: str,
+) -> P:
+    """A provider configured as the engine does it, reaching the double through the seam."""
     provider.configure(ConfigureRequest(Config(stack_config(endpoint, **extra), "b2c-signup")))
     assert provider._settings is not None, provider._config_error
     provider._settings = dataclasses.replace(
         provider._settings, max_wait_seconds=max_wait, max_lag_seconds=max_lag
     )
+    provider.connect = gateway or connect(clock)  # type: ignore[method-assign]
     return provider
-
-
-@pytest.fixture(autouse=True)
-def fake_credential(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gateway, "make_credential", lambda _settings: FakeCredential())
 
 
 @pytest.fixture

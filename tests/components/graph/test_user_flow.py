@@ -115,6 +115,7 @@ def test_refresh_shows_portal_edits_as_drift_and_update_repairs_them(graph: Grap
         provider.update(created.id, read.outs, wanted)
     assert sorted((c.method, c.path.rsplit("/", 1)[-1]) for c in calls) == [
         ("DELETE", "city"),
+        ("GET", "userAttributeAssignments"),  # attributes are planned from what Graph holds
         ("PATCH", "B2C_1_signupsignin"),
         ("POST", "userAttributeAssignments"),
         ("PUT", "$ref"),
@@ -157,7 +158,8 @@ def test_attribute_changes_are_patched_in_place(graph: GraphDouble) -> None:
     with graph.recording() as calls:
         provider.update("B2C_1_signupsignin", olds, flow_inputs(provider, attributes=changed))
     assert [(c.method, c.path.rsplit("/", 1)[-1], c.body.get("isOptional")) for c in calls] == [
-        ("PATCH", "givenName", True)
+        ("GET", "userAttributeAssignments", None),
+        ("PATCH", "givenName", True),
     ]
 
 
