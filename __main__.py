@@ -9,10 +9,9 @@ import pulumi_random as random
 import stack_config
 from components.b2c_applications import JWT_MS, B2CApplications, B2CApplicationsArgs
 from components.flow_connector import connector_settings
+from components.packaging import package_for_deploy
 from components.signup_function import SignupFunction, SignupFunctionArgs
 from components.signup_user_flow import SignupUserFlow, SignupUserFlowArgs, user_attribute
-from tools import PROJECT_DIR
-from tools.build_package import build_package
 
 config = stack_config.from_pulumi()
 hosting, identity = config.hosting, config.b2c.settings
@@ -29,7 +28,7 @@ b2c = azuread.Provider(
 
 # One generated credential, shared by the function (through Key Vault) and the API connector.
 password = random.RandomPassword("connector-password", length=40, special=True, override_special="-_.~!*")
-package = build_package(PROJECT_DIR / "dist" / "released-package.zip", hosting.python_version)
+package = package_for_deploy(hosting.python_version)
 
 function = SignupFunction(
     "signup",

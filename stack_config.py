@@ -22,7 +22,8 @@ import pulumi
 from components.graph import UserAttributeValue
 from components.graph import model as graph_model
 from components.graph.gateway import GraphConfigError, GraphSettings
-from components.signup_function import INSTANCE_MEMORY_MB, PYTHON_VERSIONS
+from components.packaging import PYTHON_VERSIONS
+from components.signup_function import INSTANCE_MEMORY_MB
 
 # The allowlist is validated by the very rule the function applies at run time.
 sys.path.append(str(Path(__file__).resolve().parent / "functions"))

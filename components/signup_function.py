@@ -20,12 +20,12 @@ from pulumi_azure_native import (
 )
 
 from components.code_deployment import FunctionCodeDeployment
+from components.packaging import PYTHON_VERSIONS
 
 # Built-in role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
 DEPLOYMENT_CONTAINER = "app-package"

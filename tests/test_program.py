@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tools import build_package
-from tools.build_package import Package
-from tools.program_check import Run, plaintext, run_main
+from tools.program_check import Run, plaintext, run_main, stand_in_package
 
 CLIENT_SECRET = "b2c-deployer-Secret~1234"
 CONFIG = {
@@ -21,7 +19,6 @@ CONFIG = {
     "b2c-signup:b2cClientSecret": CLIENT_SECRET,
 }
 SECRETS = ("b2c-signup:b2cClientSecret",)
-PACKAGE_SHA = "cd" * 32
 FUNCTION_URL = "https://func-signup-k3x9q2mz.azurewebsites.net/api/validate-signup"
 LOGIN = "https://contosob2c.b2clogin.com/contosob2c.onmicrosoft.com"
 
@@ -32,15 +29,15 @@ def stack() -> Run:
 
 
 def program(**config: Any) -> Run:
-    # The package build (pip against PyPI) has its own tests; here it is a known file.
-    original = build_package.build_package
-    build_package.build_package = lambda out, python_version="3.12", functions_dir=None: Package(
-        Path(out), 1024, PACKAGE_SHA, ("function_app.py",)
-    )
-    try:
-        return run_main({**CONFIG, **config}, secrets=SECRETS)
-    finally:
-        build_package.build_package = original
+    # The package build (pip against PyPI) has its own tests; here a stand-in zip is deployed.
+    with stand_in_package() as package:
+        run = run_main({**CONFIG, **config}, secrets=SECRETS)
+        deployed = run.of_type("pulumi-python:dynamic/azure:FunctionCodeDeployment")
+        assert (
+            not deployed
+            or deployed[0].inputs["package_sha256"] == hashlib.sha256(package.read_bytes()).hexdigest()
+        )
+    return run
 
 
 def test_every_part_is_present(stack: Run) -> None:

@@ -1,6 +1,5 @@
-"""Developer commands: local server, sign-up simulator, package builder, benchmarks."""
+"""Developer commands: thin CLIs over the program's rooms (components/, functions/)."""
 
-from pathlib import Path
+from components.packaging import FUNCTIONS_DIR, PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-FUNCTIONS_DIR = PROJECT_DIR / "functions"
+__all__ = ["FUNCTIONS_DIR", "PROJECT_DIR"]

@@ -18,10 +18,8 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from tools import FUNCTIONS_DIR
 
@@ -118,10 +116,9 @@ def import_benchmark(rounds: int) -> tuple[float, float]:
 
 
 def package_size() -> int:
-    from tools.build_package import build_package
+    from components.packaging import package_for_deploy
 
-    with tempfile.TemporaryDirectory() as scratch:
-        return build_package(Path(scratch) / "released-package.zip").size
+    return package_for_deploy("3.12", environ={}).size
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from components.graph.api_connector import ApiConnectorProvider
 from components.graph.gateway import GraphGateway
 from components.graph.provider import GraphProvider
 from components.graph.user_flow import UserFlowProvider
-from tests.doubles.graph_double import FakeCredential, GraphDouble
+from tools.graph_double import FakeCredential, GraphDouble
 
 ATTRIBUTES = [{"attribute_id": name} for name in ("email", "givenName", "surname", "displayName")]
 CONNECTOR = {

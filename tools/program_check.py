@@ -16,9 +16,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import runpy
 import sys
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,6 +31,7 @@ import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
+from components import packaging
 from tools import PROJECT_DIR, pulumi_rules
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
@@ -284,31 +289,36 @@ def stack_file_config(stack: str, directory: Path = PROJECT_DIR) -> tuple[dict[s
     return config, tuple(secrets)
 
 
-def check_stack(stack: str, directory: Path = PROJECT_DIR) -> Run:
-    """Run the program with the stack's config. The package is not built (that needs PyPI and has
-    its own tests): a stand-in with the hash of the function sources takes its place."""
-    from tools import FUNCTIONS_DIR, build_package
+@contextmanager
+def stand_in_package() -> Iterator[Path]:
+    """The program's package seam (B2C_SIGNUP_PACKAGE) set to a small zip that stands for the
+    function sources: building the real package needs PyPI and has its own tests."""
+    with tempfile.TemporaryDirectory(prefix="b2c-signup-check-") as scratch:
+        path = Path(scratch) / "released-package.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("content-key", packaging.content_key(packaging.PYTHON_VERSIONS[-1]))
+        previous = os.environ.get(packaging.PREBUILT_ENV)
+        os.environ[packaging.PREBUILT_ENV] = str(path)
+        try:
+            yield path
+        finally:
+            if previous is None:
+                os.environ.pop(packaging.PREBUILT_ENV, None)
+            else:
+                os.environ[packaging.PREBUILT_ENV] = previous
 
+
+def check_stack(stack: str, directory: Path = PROJECT_DIR, *, real_package: bool = False) -> Run:
+    """Run the program with the stack's config, after the checks Pulumi itself makes. Unless
+    `real_package`, a stand-in takes the package's place (see stand_in_package)."""
     config, secrets = stack_file_config(stack, directory)
     # What the Pulumi CLI checks before it starts the program at all.
     if refused := pulumi_rules.check_stack_file(PROJECT_DIR / "Pulumi.yaml", stack, directory):
         raise pulumi.RunError("Pulumi would not run the program: " + "; ".join(refused))
-    sources = hashlib.sha256()
-    for path in sorted(FUNCTIONS_DIR.rglob("*.py")):
-        sources.update(path.read_bytes())
-
-    def stand_in(
-        out: Path, python_version: str = "3.12", functions_dir: Path = FUNCTIONS_DIR
-    ) -> build_package.Package:
-        del python_version, functions_dir  # the real signature, unused: nothing is built
-        return build_package.Package(Path(out), 0, sources.hexdigest(), ())
-
-    original = build_package.build_package
-    build_package.build_package = stand_in
-    try:
+    if real_package:
         return run_main(config, secrets=secrets)
-    finally:
-        build_package.build_package = original
+    with stand_in_package():
+        return run_main(config, secrets=secrets)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from components.graph.api_connector import ApiConnectorProvider
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import configured, make_pfx
 from tests.contracts.graph_openapi import GraphDescription, Request
-from tests.doubles.graph_double import GraphDouble
+from tools.graph_double import GraphDouble
 
 PLAN = {
     "attribute_id": "extension_0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e_plan",

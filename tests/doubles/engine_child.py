@@ -18,7 +18,7 @@ from components import code_deployment
 from components.graph.gateway import GraphGateway
 from components.graph.provider import GraphProvider
 from tests.doubles import one_deploy_double
-from tests.doubles.graph_double import FakeCredential
+from tools.graph_double import FakeCredential
 
 
 class FakeArmCredential:

@@ -15,7 +15,7 @@ import dill
 from pulumi.dynamic import Config, ConfigureRequest
 
 from components.graph.gateway import GraphGateway
-from tests.doubles.graph_double import FakeCredential
+from tools.graph_double import FakeCredential
 
 
 def call(job: dict[str, object]) -> None:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.doubles.http import JsonHandler, serve
+from tools.loopback import JsonHandler, serve
 
 TOKEN = "arm-access-token"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from components.packaging import SITE_PACKAGES, build_package
 from tests.conftest import FUNCTIONS_DIR
-from tools.build_package import SITE_PACKAGES, build_package
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +96,48 @@ def test_package_runs_on_its_own(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert '"action": "Continue"' in result.stdout
+
+
+def test_an_unchanged_function_is_built_once_then_taken_from_the_cache(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components import packaging
+
+    cache = tmp_path / "cache"
+    first = packaging.package_for_deploy("3.12", cache_dir=cache, environ={})
+    assert first.path.parent == cache and first.sha256 == hashlib.sha256(built.read_bytes()).hexdigest()
+
+    def no_pip(*_: object, **__: object) -> None:
+        raise AssertionError("pip ran although the function did not change")
+
+    monkeypatch.setattr(packaging, "install_dependencies", no_pip)
+    again = packaging.package_for_deploy("3.12", cache_dir=cache, environ={})
+    assert again == first
+    assert packaging.content_key("3.11") != packaging.content_key("3.12")
+
+
+def test_a_changed_source_changes_the_cache_key(tmp_path: Path) -> None:
+    from components import packaging
+
+    functions = tmp_path / "functions"
+    shutil.copytree(
+        FUNCTIONS_DIR, functions, ignore=shutil.ignore_patterns("__pycache__", "local.settings.json")
+    )
+    before = packaging.content_key("3.12", functions)
+    (functions / "signup_rules.py").write_text((functions / "signup_rules.py").read_text() + "\n# changed\n")
+    assert packaging.content_key("3.12", functions) != before
+    (functions / "local.settings.json").write_text("{}")  # ignored files do not count
+    assert packaging.content_key("3.12", functions) == packaging.content_key("3.12", functions)
+
+
+def test_a_prebuilt_package_is_deployed_as_it_is(built: Path, tmp_path: Path) -> None:
+    from components import packaging
+
+    package = packaging.package_for_deploy(
+        "3.12", cache_dir=tmp_path, environ={packaging.PREBUILT_ENV: str(built)}
+    )
+    assert (
+        package.path == built.resolve() and package.sha256 == hashlib.sha256(built.read_bytes()).hexdigest()
+    )
+    with pytest.raises(ValueError, match=r"B2C_SIGNUP_PACKAGE=.*is not a zip file"):
+        packaging.package_for_deploy("3.12", environ={packaging.PREBUILT_ENV: str(tmp_path / "missing.zip")})

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.components.graph.conftest import connect, stack_config
-from tests.doubles.graph_double import GraphDouble
-from tests.doubles.http import JsonHandler, serve
 from tools import demos, new_demo, teardown_demos
 from tools.demos import DEMO_TAG, EXPIRES_TAG, Vault
+from tools.graph_double import GraphDouble
+from tools.loopback import JsonHandler, serve
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SUBSCRIPTION = "9f8e7d6c-5b4a-4321-8765-43210fedcba9"

@@ -13,7 +13,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from components.graph.gateway import GraphGateway, GraphSettings
 from components.graph.provider import GraphProvider
 from tests.doubles.clock import VirtualClock
-from tests.doubles.graph_double import FakeCredential, GraphDouble
+from tools.graph_double import FakeCredential, GraphDouble
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
 CLIENT_ID = "0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e"

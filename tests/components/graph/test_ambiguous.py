@@ -12,7 +12,7 @@ from components.graph.gateway import GraphCancelledError, GraphError
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import configured, connect
 from tests.doubles.clock import VirtualClock
-from tests.doubles.graph_double import GraphDouble
+from tools.graph_double import GraphDouble
 
 CONNECTOR = {
     "display_name": "gate",

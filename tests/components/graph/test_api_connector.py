@@ -9,7 +9,7 @@ import pytest
 from components.graph.api_connector import ApiConnectorProvider
 from components.graph.gateway import GraphError
 from tests.components.graph.conftest import configured, make_pfx
-from tests.doubles.graph_double import GraphDouble
+from tools.graph_double import GraphDouble
 
 PASSWORD = "Connector-Passw0rd-7f3a"
 INPUTS = {

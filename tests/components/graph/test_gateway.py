@@ -11,7 +11,7 @@ from components.graph.api_connector import ApiConnectorProvider
 from components.graph.gateway import GraphConfigError, GraphError, GraphSettings
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import CLIENT_SECRET, TENANT_ID, configured, connect, stack_config
-from tests.doubles.graph_double import GraphDouble
+from tools.graph_double import GraphDouble
 
 PASSWORD = "Connector-Passw0rd-7f3a"
 CONNECTOR = {

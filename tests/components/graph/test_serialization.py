@@ -11,7 +11,7 @@ from components.graph.api_connector import ApiConnectorProvider
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import CLIENT_SECRET, configured, stack_config
 from tests.doubles.engine import run_in_engine
-from tests.doubles.graph_double import TOKEN, GraphDouble
+from tools.graph_double import TOKEN, GraphDouble
 
 PASSWORD = "Connector-Passw0rd-7f3a"
 

@@ -11,7 +11,7 @@ from components.graph.api_connector import ApiConnectorProvider
 from components.graph.gateway import GraphError
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import configured
-from tests.doubles.graph_double import GraphDouble
+from tools.graph_double import GraphDouble
 
 ATTRIBUTES = [
     {"attribute_id": "email", "requires_verification": True},

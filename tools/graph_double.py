@@ -1,4 +1,5 @@
-"""A Microsoft Graph double on 127.0.0.1 for the B2C endpoints this project calls.
+"""A Microsoft Graph double on 127.0.0.1 for the B2C endpoints this project calls, for the tests
+and tools.graph_calls.
 
 Written from ../shared/reference/graph-b2c-contract.md: 201 on create, 204 on PATCH/DELETE/$ref,
 the B2C_1_ prefix, `******` for passwords, certificates read back as clientCertificateAuthentication,
@@ -26,9 +27,9 @@ from azure.core.credentials_async import AsyncTokenCredential
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.doubles.http import JsonHandler, serve
+from tools.loopback import JsonHandler, serve
 
-TOKEN = "double-access-token"
+TOKEN = "double-access-token"  # noqa: S105 - what the double accepts, no secret
 STEPS = ("postFederationSignup", "postAttributeCollection", "preTokenIssuance")
 INPUT_TYPES = {
     "textBox",
@@ -112,7 +113,8 @@ def _thumbprint(pkcs12_value: str, password: str) -> str:
         raise GraphError(
             400, "Request_BadRequest", "The certificate could not be read.", "pkcs12Value"
         ) from None
-    assert cert is not None
+    if cert is None:
+        raise GraphError(400, "Request_BadRequest", "The file holds no certificate.", "pkcs12Value")
     return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303
 
 

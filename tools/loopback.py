@@ -1,4 +1,4 @@
-"""What the loopback doubles share: a quiet JSON request handler and a server on 127.0.0.1."""
+"""Loopback HTTP helpers the doubles share: a quiet JSON request handler and a server on 127.0.0.1."""
 
 from __future__ import annotations
 
