@@ -1,25 +1,23 @@
 """b2c-signup: the composition root. Wiring only; the components hold the resources."""
 
-from urllib.parse import urlencode
-
 import pulumi
 import pulumi_azuread as azuread
 import pulumi_random as random
 
 import stack_config
-from components.b2c_applications import JWT_MS, B2CApplications, B2CApplicationsArgs
+from components.b2c_applications import B2CApplications, B2CApplicationsArgs
 from components.flow_connector import connector_settings
 from components.packaging import package_for_deploy
 from components.signup_function import SignupFunction, SignupFunctionArgs
 from components.signup_user_flow import SignupUserFlow, SignupUserFlowArgs, user_attribute
 
 config = stack_config.from_pulumi()
-hosting, identity = config.hosting, config.b2c.settings
+hosting, identity, tenant = config.hosting, config.b2c.settings, config.tenant
 
 # The B2C tenant is another directory than the subscription: its own provider, its own identity.
 b2c = azuread.Provider(
     "b2c-tenant",
-    tenant_id=config.tenant_id,
+    tenant_id=tenant.tenant_id,
     client_id=identity.client_id,
     client_secret=config.b2c.client_secret if identity.credential == "clientSecret" else None,
     use_cli=identity.credential == "azureCli",
@@ -53,14 +51,14 @@ apps = B2CApplications(
     "b2c",
     B2CApplicationsArgs(
         name_prefix=f"{hosting.name_prefix}-{config.stack}",
-        tenant_domain=config.tenant_domain,
+        tenant=tenant,
         api_identifier=config.api_identifier,
         api_scope=config.api_scope,
         flow_redirect_uris=config.flow_redirect_uris,
         flow_secret_lifetime_days=config.flow_secret_lifetime_days,
         flow_secret_rotation=config.flow_secret_rotation,
-        provider=b2c,
     ),
+    opts=pulumi.ResourceOptions(providers=[b2c]),
 )
 
 user_flow = SignupUserFlow(
@@ -80,28 +78,11 @@ user_flow = SignupUserFlow(
     ),
 )
 
-authorize = f"https://{config.login_host}/{config.tenant_domain}/oauth2/v2.0/authorize"
 pulumi.export("validateSignupUrl", function.validate_signup_url)
 pulumi.export("userFlowId", user_flow.user_flow_id)
 pulumi.export(
     "runUserFlowUrl",
-    apps.test_client_id.apply(
-        lambda client_id: (
-            authorize
-            + "?"
-            + urlencode(
-                {
-                    "p": config.policy_id,
-                    "client_id": client_id,
-                    "nonce": "defaultNonce",
-                    "redirect_uri": JWT_MS,
-                    "scope": "openid",
-                    "response_type": "id_token",
-                    "prompt": "login",
-                }
-            )
-        )
-    ),
+    apps.test_client_id.apply(lambda client_id: tenant.run_user_flow_url(config.policy_id, client_id)),
 )
 pulumi.export("webApiAppId", apps.web_api_client_id)
 pulumi.export("webApiScope", apps.web_api_scope)
@@ -111,7 +92,7 @@ pulumi.export(
     "flowConnector",
     apps.flow_client_id.apply(
         lambda client_id: connector_settings(
-            config.tenant_name, config.policy_id, config.web_api_scope, client_id, config.flow_redirect_uris
+            tenant, config.policy_id, config.web_api_scope, client_id, config.flow_redirect_uris
         )
     ),
 )

@@ -8,35 +8,38 @@ that names the key, shows the bad value (never a secret) and gives a valid examp
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from components import b2c_tenant
+from components.b2c_tenant import B2CTenant
+from components.credentials import (
+    CONFIG_NAMESPACE,
+    IDENTITY_DEFAULTS,
+    B2CSettings,
+    IdentityConfigError,
+    redirect_uri_problem,
+)
+from components.flow_connector import GLOBAL_REDIRECT
 from components.graph import UserAttributeValue
 from components.graph import model as graph_model
-from components.graph.gateway import GraphConfigError, GraphSettings
-from components.packaging import PYTHON_VERSIONS
-from components.signup_function import INSTANCE_MEMORY_MB
+from components.signup_function import hosting_problems
 
 # The allowlist is validated by the very rule the function applies at run time.
 sys.path.append(str(Path(__file__).resolve().parent / "functions"))
 import signup_rules
 
-NAMESPACE = "b2c-signup"
-STEPS = ("postAttributeCollection", "postFederationSignup")
-DEFAULT_REDIRECT_URI = "https://global.consent.azure-apim.net/redirect"
-_TENANT_NAME = re.compile(r"^[a-z0-9]{1,26}$")
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")
-_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
-_AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]{2,30}$")
+NAMESPACE = CONFIG_NAMESPACE
+DEFAULT_REDIRECT_URI = GLOBAL_REDIRECT
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,9 @@ KEYS: dict[str, Key] = {
         False,
     ),
     "b2cCredential": Key(
-        "string", "How to sign in to the B2C tenant: clientSecret, azureCli or githubOidc.", "clientSecret"
+        "string",
+        "How to sign in to the B2C tenant: clientSecret, azureCli or githubOidc.",
+        IDENTITY_DEFAULTS["b2cCredential"],
     ),
     "b2cClientId": Key(
         "string", "Client id of the deployment app registered in the B2C tenant (clientSecret, githubOidc)."
@@ -123,7 +128,11 @@ KEYS: dict[str, Key] = {
     "graphEndpoint": Key(
         "string",
         "Microsoft Graph origin (https; http only on loopback, for tests).",
-        "https://graph.microsoft.com",
+        IDENTITY_DEFAULTS["graphEndpoint"],
+    ),
+    "loginHost": Key(
+        "string",
+        "B2C login host, if the tenant uses a custom domain (e.g. login.contoso.com); by default <tenantName>.b2clogin.com.",
     ),
     "location": Key("string", "Azure region of the function and its resources.", "westeurope"),
     "namePrefix": Key(
@@ -153,7 +162,8 @@ class Attribute:
 
 @dataclass(frozen=True)
 class B2CIdentity:
-    settings: GraphSettings
+    settings: B2CSettings
+    # The same secret as a secret Output, for the azuread provider's input.
     client_secret: pulumi.Output[str] | None = field(default=None, repr=False)
 
 
@@ -171,8 +181,7 @@ class Hosting:
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
-    tenant_name: str
-    tenant_id: str
+    tenant: B2CTenant
     allowed_domains: tuple[str, ...]
     user_flow_name: str
     user_attributes: tuple[Attribute, ...]
@@ -188,24 +197,21 @@ class StackConfig:
     hosting: Hosting
 
     @property
-    def tenant_domain(self) -> str:
-        return f"{self.tenant_name}.onmicrosoft.com"
-
-    @property
-    def login_host(self) -> str:
-        return f"{self.tenant_name}.b2clogin.com"
-
-    @property
     def policy_id(self) -> str:
-        return f"B2C_1_{self.user_flow_name}"
-
-    @property
-    def api_identifier_uri(self) -> str:
-        return f"https://{self.tenant_domain}/{self.api_identifier}"
+        return b2c_tenant.policy_id(self.user_flow_name)
 
     @property
     def web_api_scope(self) -> str:
-        return f"{self.api_identifier_uri}/{self.api_scope}"
+        return self.tenant.scope_uri(self.api_identifier, self.api_scope)
+
+
+Rule = Callable[[str], str | None]  # why a value is unusable, or None
+_STRICT_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _pattern(pattern: str, why: str) -> Rule:
+    compiled = re.compile(pattern)
+    return lambda value: None if compiled.match(value) else why
 
 
 class _Reader:
@@ -215,41 +221,40 @@ class _Reader:
         self._get = get
         self.problems: list[str] = []
 
-    def fail(self, key: str, value: object, reason: str, example: str) -> None:
+    def fail(self, key: str, value: object, reason: str, example: str, path: str = "") -> None:
+        """`path` (such as "[0]") marks an example for one item of a list key, set with --path."""
         shown = "(not set)" if value is None else f"{value!r}"
-        self.problems.append(
-            f"{NAMESPACE}:{key} {shown} {reason}. Example: pulumi config set {NAMESPACE}:{key} {example}"
+        command = (
+            f"pulumi config set --path '{NAMESPACE}:{key}{path}' {example}"
+            if path
+            else f"pulumi config set {NAMESPACE}:{key} {example}"
         )
+        self.problems.append(f"{NAMESPACE}:{key} {shown} {reason}. Example: {command}")
 
     def raw(self, key: str) -> str | None:
         value = self._get(key)
         return value if value not in (None, "") else None
 
-    def text(
-        self, key: str, pattern: re.Pattern[str] | None, example: str, reason: str = "is not valid"
-    ) -> str:
+    def text(self, key: str, rule: Rule | None, example: str) -> str:
         spec = KEYS[key]
         value = self.raw(key)
         if value is None:
             if spec.required:
                 self.fail(key, None, "is required", example)
-            return str(spec.default) if spec.default is not None else ""
-        if pattern is not None and not pattern.match(value):
-            self.fail(key, value, reason, example)
+            return str(spec.default)
+        if rule is not None and (problem := rule(value)):
+            self.fail(key, value, problem, example)
         return value
 
-    def integer(self, key: str, low: int, high: int, example: str) -> int:
+    def integer(self, key: str, example: str) -> int:
+        """A whole number as Pulumi itself reads one (strconv.Atoi: digits, an optional sign)."""
         value = self.raw(key)
         if value is None:
             return int(KEYS[key].default)
-        try:
-            number = int(value)
-        except ValueError:
-            number = low - 1
-        if not low <= number <= high:
-            self.fail(key, value, f"must be a whole number from {low} to {high}", example)
+        if not _STRICT_INTEGER.match(value):
+            self.fail(key, value, "must be a whole number written with digits only", example)
             return int(KEYS[key].default)
-        return number
+        return int(value)
 
     def boolean(self, key: str) -> bool:
         value = self.raw(key)
@@ -273,11 +278,12 @@ class _Reader:
         return found
 
     def strings(self, key: str, example: str) -> list[str]:
+        """A list key; `example` is one item, shown as `--path '<key>[0]' <example>`."""
         spec = KEYS[key]
         value = self.raw(key)
         if value is None:
             if spec.required:
-                self.fail(key, None, "is required", example)
+                self.fail(key, None, "is required", example, "[0]")
             return list(spec.default or [])
         try:
             items = json.loads(value)
@@ -289,41 +295,58 @@ class _Reader:
             or not all(isinstance(item, str) and item.strip() for item in items)
         ):
             self.fail(
-                key, value, "must be a non-empty list of strings (set it with --path or as JSON)", example
+                key,
+                value,
+                "must be a non-empty list of strings (set it with --path or as JSON)",
+                example,
+                "[0]",
             )
             return list(spec.default or [])
         return [item.strip() for item in items]
 
 
 def _domains(reader: _Reader) -> tuple[str, ...]:
-    example = "--path 'allowedDomains[0]' contoso.com"
-    entries = reader.strings("allowedDomains", example)
-    for entry in entries:
+    entries = reader.strings("allowedDomains", "contoso.com")
+    for index, entry in enumerate(entries):
+        # The very rule the function applies at run time.
         try:
             signup_rules.parse_domain_rule(entry)
         except signup_rules.ConfigError:
             reader.fail(
-                "allowedDomains", entry, "is not a domain: use `contoso.com` or `*.contoso.com`", example
+                "allowedDomains",
+                entry,
+                "is not a domain: use `contoso.com` or `*.contoso.com`",
+                "contoso.com",
+                f"[{index}]",
             )
         if "," in entry:
-            reader.fail("allowedDomains", entry, "holds a comma: list each domain as its own entry", example)
+            reader.fail(
+                "allowedDomains",
+                entry,
+                "holds a comma: list each domain as its own entry",
+                "contoso.com",
+                f"[{index}]",
+            )
     return tuple(entries)
 
 
 def _attributes(reader: _Reader) -> tuple[Attribute, ...]:
-    example = '\'["email","givenName","surname","city?"]\''
+    example = "city?"
     attributes: list[Attribute] = []
-    for entry in reader.strings("userAttributes", example):
+    for index, entry in enumerate(reader.strings("userAttributes", example)):
         attribute_id, optional = entry.rstrip("?"), entry.endswith("?")
-        if not _ATTRIBUTE.match(attribute_id):
+        # The Graph model's own attribute rule.
+        _, problems = graph_model.normalise_attribute({"attribute_id": attribute_id})
+        if problems:
             reader.fail(
                 "userAttributes",
                 entry,
                 "is not an attribute id such as givenName or extension_<appId>_x",
                 example,
+                f"[{index}]",
             )
         elif attribute_id.lower() in {a.attribute_id.lower() for a in attributes}:
-            reader.fail("userAttributes", entry, "is listed twice", example)
+            reader.fail("userAttributes", entry, "is listed twice", example, f"[{index}]")
         else:
             attributes.append(Attribute(attribute_id, optional))
     if not any(a.attribute_id == "email" for a in attributes):
@@ -331,7 +354,8 @@ def _attributes(reader: _Reader) -> tuple[Attribute, ...]:
             "userAttributes",
             reader.raw("userAttributes"),
             "must include email: the API connector decides on it",
-            example,
+            "email",
+            "[0]",
         )
     return _with_inputs(reader, attributes)
 
@@ -376,27 +400,23 @@ def _with_inputs(reader: _Reader, attributes: list[Attribute]) -> tuple[Attribut
 
 
 def _redirect_uris(reader: _Reader) -> tuple[str, ...]:
-    example = f"--path 'flowRedirectUris[1]' {DEFAULT_REDIRECT_URI}/<connector-name>"
+    example = f"{DEFAULT_REDIRECT_URI}/<connector-name>"
     uris = reader.strings("flowRedirectUris", example)
-    for uri in uris:
-        if not (uri.startswith("https://") or uri.startswith("http://localhost")) or " " in uri:
-            reader.fail("flowRedirectUris", uri, "must be an https URL (or http://localhost)", example)
+    for index, uri in enumerate(uris):
+        # The policy pack applies the same rule to every app registration.
+        if problem := redirect_uri_problem(uri):
+            reader.fail("flowRedirectUris", uri, problem, example, f"[{index}]")
     return tuple(uris)
 
 
-def _identity(reader: _Reader, tenant_id: str, secret: pulumi.Output[str] | None) -> GraphSettings | None:
+def _identity(reader: _Reader, tenant_id: str) -> B2CSettings | None:
     def get(full_key: str) -> str | None:
         key = full_key.split(":", 1)[1]
-        if key == "tenantId":
-            return tenant_id or None
-        if key == "b2cClientSecret":
-            # Only its presence matters here; the value stays a secret Output.
-            return "set" if secret is not None else None
-        return reader.raw(key) or (str(KEYS[key].default) if KEYS[key].default is not None else None)
+        return tenant_id or None if key == "tenantId" else reader.raw(key)
 
     try:
-        return GraphSettings.from_config(get)
-    except GraphConfigError as exc:
+        return B2CSettings.from_config(get)
+    except IdentityConfigError as exc:
         if tenant_id:  # a missing tenantId is reported once, by its own key
             reader.problems.append(str(exc))
         return None
@@ -419,23 +439,34 @@ def _secret(
     return get_secret(key)
 
 
+def unknown_keys(present: Iterable[str]) -> list[str]:
+    """A problem for every key of this project's namespace that KEYS does not declare: Pulumi
+    passes such a key to the program silently, so a misspelt one would be ignored."""
+    problems = []
+    for full_key in sorted(present):
+        namespace, _, key = full_key.partition(":")
+        if namespace == NAMESPACE and key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f" did you mean {NAMESPACE}:{close[0]}?" if close else " the keys are listed in the README"
+            problems.append(f"{full_key} is not a key of this project:{hint} (pulumi config rm {full_key})")
+    return problems
+
+
 def load(
     get: Callable[[str], str | None],
     get_secret: Callable[[str], pulumi.Output[str] | None],
     stack: str,
     is_secret: Callable[[str], bool] = lambda _key: True,
+    present: Iterable[str] = (),
 ) -> StackConfig:
     """Validate all keys; raise StackConfigError listing every problem.
 
-    `is_secret(key)` says whether the stack stores a key encrypted; the default suits callers whose
-    values never came from a stack file."""
+    `is_secret(key)` says whether the stack stores a key encrypted, `present` names every config
+    key the stack sets (to catch misspelt ones); the defaults suit callers whose values never came
+    from a stack file."""
     reader = _Reader(get)
-    tenant_name = reader.text(
-        "tenantName",
-        _TENANT_NAME,
-        "contosob2c",
-        "is not a tenant name: use the name only, lowercase letters and digits",
-    )
+    reader.problems.extend(unknown_keys(present))
+    tenant_name = reader.text("tenantName", b2c_tenant.tenant_name_problem, "contosob2c")
     tenant_id = reader.text("tenantId", None, "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90")
     if tenant_id:
         try:
@@ -447,67 +478,54 @@ def load(
                 "is not a GUID (Azure AD B2C > Overview > Tenant ID)",
                 "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90",
             )
+    login_host = reader.text("loginHost", b2c_tenant.host_problem, "login.contoso.com")
     domains = _domains(reader)
-    flow_name = reader.text(
-        "userFlowName", _SEGMENT, "signupsignin", "may use letters, digits, '.', '-' and '_' only"
-    )
-    if flow_name.upper().startswith("B2C_1_"):
-        flow_name = flow_name[len("B2C_1_") :]
+    flow_name, flow_problem = b2c_tenant.flow_name(reader.text("userFlowName", None, "signupsignin"))
+    if flow_problem:
+        reader.fail("userFlowName", reader.raw("userFlowName"), flow_problem, "signupsignin")
     attributes = _attributes(reader)
     step = reader.text(
         "connectorStep",
-        re.compile(f"^({'|'.join(STEPS)})$"),
+        lambda value: (
+            None
+            if value in graph_model.SIGNUP_STEPS
+            else f"must be one of {', '.join(graph_model.SIGNUP_STEPS)}"
+        ),
         "postAttributeCollection",
-        f"must be one of {', '.join(STEPS)}",
     )
     username = reader.text(
         "connectorUsername",
-        re.compile(r"^[^:\s]{1,64}$"),
+        _pattern(r"^[^:\s]{1,64}$", "must be 1 to 64 characters without ':' or spaces"),
         "b2c-connector",
-        "must be 1 to 64 characters without ':' or spaces",
     )
-    api_identifier = reader.text("apiIdentifier", _SEGMENT, "api", "must be one URI path segment")
-    api_scope = reader.text("apiScope", _SEGMENT, "access", "must be one URI path segment")
+    api_identifier = reader.text("apiIdentifier", b2c_tenant.segment_problem, "api")
+    api_scope = reader.text("apiScope", b2c_tenant.segment_problem, "access")
     uris = _redirect_uris(reader)
-    lifetime = reader.integer("flowSecretLifetimeDays", 1, 730, "180")
-    rotation = reader.text(
-        "flowSecretRotation", _SEGMENT, "2026-11-22", "must be a short token such as a date"
-    )
+    lifetime = reader.integer("flowSecretLifetimeDays", "180")
+    if not 1 <= lifetime <= 730:
+        reader.fail("flowSecretLifetimeDays", lifetime, "must be a whole number from 1 to 730", "180")
+    rotation = reader.text("flowSecretRotation", b2c_tenant.segment_problem, "2026-11-22")
     adopt = reader.boolean("adoptExisting")
     secret = _secret(reader, "b2cClientSecret", get_secret, is_secret)
-    graph = _identity(reader, tenant_id, secret)
-    python = reader.text(
-        "pythonVersion",
-        re.compile(f"^({'|'.join(re.escape(v) for v in PYTHON_VERSIONS)})$"),
-        "3.12",
-        f"must be one of {', '.join(PYTHON_VERSIONS)}",
-    )
-    memory = reader.integer("instanceMemoryMB", 512, 4096, "2048")
-    if memory not in INSTANCE_MEMORY_MB:
-        reader.fail(
-            "instanceMemoryMB", memory, f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}", "2048"
-        )
-    maximum = reader.integer("maximumInstances", 40, 1000, "100")
+    graph = _identity(reader, tenant_id)
     hosting = Hosting(
-        location=reader.text("location", _AZURE_LOCATION, "westeurope", "is not an Azure region name"),
-        name_prefix=reader.text(
-            "namePrefix",
-            _PREFIX,
-            "signup",
-            "must be 2 to 10 lowercase letters and digits, starting with a letter",
-        ),
+        location=reader.text("location", None, "westeurope"),
+        name_prefix=reader.text("namePrefix", None, "signup"),
         resource_group_name=reader.raw("resourceGroupName"),
-        python_version=python,
-        always_ready_instances=reader.integer("alwaysReadyInstances", 0, maximum, "1"),
-        maximum_instances=maximum,
-        instance_memory_mb=memory,
+        python_version=reader.text("pythonVersion", None, "3.12"),
+        always_ready_instances=reader.integer("alwaysReadyInstances", "1"),
+        maximum_instances=reader.integer("maximumInstances", "100"),
+        instance_memory_mb=reader.integer("instanceMemoryMB", "2048"),
     )
+    # The Flex Consumption and Azure naming rules belong to the function's component.
+    for field_name, problem in hosting_problems(**vars(hosting)):
+        key = _HOSTING_KEYS[field_name]
+        reader.fail(key, reader.raw(key) or getattr(hosting, field_name), problem, _HOSTING_EXAMPLES[key])
     if reader.problems or graph is None:
         raise StackConfigError("Stack configuration is not valid:\n  - " + "\n  - ".join(reader.problems))
     return StackConfig(
         stack=stack,
-        tenant_name=tenant_name,
-        tenant_id=tenant_id,
+        tenant=B2CTenant(tenant_name, tenant_id, login_host),
         allowed_domains=domains,
         user_flow_name=flow_name,
         user_attributes=attributes,
@@ -524,6 +542,26 @@ def load(
     )
 
 
+_HOSTING_KEYS = {
+    "location": "location",
+    "name_prefix": "namePrefix",
+    "resource_group_name": "resourceGroupName",
+    "python_version": "pythonVersion",
+    "always_ready_instances": "alwaysReadyInstances",
+    "maximum_instances": "maximumInstances",
+    "instance_memory_mb": "instanceMemoryMB",
+}
+_HOSTING_EXAMPLES = {
+    "location": "westeurope",
+    "namePrefix": "signup",
+    "resourceGroupName": "rg-signup",
+    "pythonVersion": "3.12",
+    "alwaysReadyInstances": "1",
+    "maximumInstances": "100",
+    "instanceMemoryMB": "2048",
+}
+
+
 def from_pulumi() -> StackConfig:
     config = pulumi.Config(NAMESPACE)
     return load(
@@ -531,4 +569,13 @@ def from_pulumi() -> StackConfig:
         config.get_secret,
         pulumi.get_stack(),
         lambda key: pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"),
+        _present_keys(),
     )
+
+
+def _present_keys() -> set[str]:
+    """Every config key the engine passed to the program (the SDK keeps them in a private
+    context variable; under the engine they also arrive as PULUMI_CONFIG)."""
+    from pulumi.runtime import config as runtime_config
+
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())

@@ -10,10 +10,8 @@ redeploys only when the package's SHA-256 changes.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -35,7 +33,12 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN  # what check receives for a value not known yet
 
-from components.credentials import OidcUnavailableError, github_oidc_assertion
+from components.credentials import (
+    OidcUnavailableError,
+    SubscriptionSettings,
+    make_subscription_credential,
+    origin_problem,
+)
 
 # Kudu's deployment status codes: pending, building and deploying are still running.
 STATUS_RUNNING = (0, 1, 2)
@@ -52,67 +55,29 @@ class _UnreachableError(OneDeployError):
     """The SCM site did not answer; while polling, worth another try within the bound."""
 
 
-@dataclass(frozen=True)
-class DeploymentSettings:
-    """The subscription identity, read the way azure-native reads it: its stack config, then ARM_*."""
-
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    use_oidc: bool = False
-
-    @classmethod
-    def from_config(cls, get: Any) -> DeploymentSettings:
-        def value(key: str, env: str) -> str | None:
-            found = get(f"azure-native:{key}") or os.environ.get(env)
-            return str(found) if found else None
-
-        return cls(
-            tenant_id=value("tenantId", "ARM_TENANT_ID"),
-            client_id=value("clientId", "ARM_CLIENT_ID"),
-            client_secret=value("clientSecret", "ARM_CLIENT_SECRET"),
-            use_oidc=(value("useOidc", "ARM_USE_OIDC") or "").lower() == "true",
-        )
-
-    def describe(self) -> str:
-        if self.client_id:
-            return f"client id {self.client_id} in tenant {self.tenant_id}"
-        return "the signed-in Azure CLI account"
-
-
-def make_credential(settings: DeploymentSettings) -> TokenCredential:
-    from azure.identity import AzureCliCredential, ClientAssertionCredential, ClientSecretCredential
-
-    if settings.client_id and settings.tenant_id and settings.client_secret:
-        return ClientSecretCredential(settings.tenant_id, settings.client_id, settings.client_secret)
-    if settings.client_id and settings.tenant_id and settings.use_oidc:
-        return ClientAssertionCredential(settings.tenant_id, settings.client_id, github_oidc_assertion)
-    return AzureCliCredential(tenant_id=settings.tenant_id or "")
+# Where the subscription identity lives now; the old name stays importable because the state of
+# existing stacks holds this provider pickled with a DeploymentSettings of this module.
+DeploymentSettings = SubscriptionSettings
 
 
 def check_scm_url(url: str) -> str | None:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if (
-        parts.path.strip("/")
-        or not host
-        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
-    ):
-        return f"scm_url {url!r} must be the https origin of the app's SCM site, e.g. https://func-x.scm.azurewebsites.net"
+    if problem := origin_problem(url):
+        return f"scm_url {url!r} {problem}: the app's SCM site, e.g. https://func-x.scm.azurewebsites.net"
     return None
 
 
 class FunctionCodeDeploymentProvider(ResourceProvider):
+    # How a call gets its ARM token. A class attribute, never pickled; tests set it on an instance.
+    credentials: Callable[[SubscriptionSettings], TokenCredential] = staticmethod(
+        make_subscription_credential
+    )
+
     def __init__(self) -> None:
         super().__init__()
-        self._settings = DeploymentSettings()
+        self._settings = SubscriptionSettings()
 
     def configure(self, req: ConfigureRequest) -> None:
-        self._settings = DeploymentSettings.from_config(req.config.get)
+        self._settings = SubscriptionSettings.from_config(req.config.get)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
@@ -170,7 +135,7 @@ class FunctionCodeDeploymentProvider(ResourceProvider):
                 f"The function package {path} changed after the plan was made (its SHA-256 differs): run `pulumi up` again."
             )
         try:
-            token = make_credential(self._settings).get_token(MANAGEMENT_SCOPE).token
+            token = self.credentials(self._settings).get_token(MANAGEMENT_SCOPE).token
         except (ClientAuthenticationError, OidcUnavailableError) as exc:
             raise OneDeployError(
                 f"Could not get an Entra token for One Deploy as {self._settings.describe()}: {str(exc).splitlines()[0]}"

@@ -12,6 +12,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components.b2c_tenant import B2CTenant
+
 GLOBAL_REDIRECT = "https://global.consent.azure-apim.net/redirect"
 SECURITY_NAME = "oauth2_auth"
 SETTINGS_KEYS = ("authorizationUrl", "tokenUrl", "refreshUrl", "scope", "clientId", "redirectUris")
@@ -24,15 +26,13 @@ class DefinitionError(ValueError):
 
 
 def connector_settings(
-    tenant_name: str, policy_id: str, web_api_scope: str, client_id: str, redirect_uris: Sequence[str]
+    tenant: B2CTenant, policy_id: str, web_api_scope: str, client_id: str, redirect_uris: Sequence[str]
 ) -> dict[str, Any]:
     """What a maker types into the connector's Security tab, as the `flowConnector` output."""
-    # The policy sits in the path: B2C picks the user flow from it, and refresh goes to the same place.
-    base = f"https://{tenant_name}.b2clogin.com/{tenant_name}.onmicrosoft.com/{policy_id}/oauth2/v2.0"
     return {
-        "authorizationUrl": f"{base}/authorize",
-        "tokenUrl": f"{base}/token",
-        "refreshUrl": f"{base}/token",
+        "authorizationUrl": tenant.authorize_url(policy_id),
+        "tokenUrl": tenant.token_url(policy_id),
+        "refreshUrl": tenant.token_url(policy_id),
         # offline_access gives Power Automate a refresh token; openid is required by B2C.
         "scope": f"{web_api_scope} offline_access openid",
         "clientId": client_id,

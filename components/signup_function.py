@@ -3,8 +3,10 @@ storage, monitoring and Key Vault, and its code published through One Deploy."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_random as random
@@ -32,16 +34,68 @@ DEPLOYMENT_CONTAINER = "app-package"
 VALIDATE_ROUTE = "api/validate-signup"
 
 
+MAXIMUM_INSTANCES = (40, 1000)
+_NAME_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_LOCATION = re.compile(r"^[a-z][a-z0-9]{2,30}$")
+# Azure: 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'.
+_RESOURCE_GROUP = re.compile(r"^[\w().-]{0,89}[\w()-]$")
+
+
+def hosting_problems(
+    *,
+    name_prefix: str,
+    location: str,
+    resource_group_name: str | None,
+    python_version: str,
+    maximum_instances: int,
+    always_ready_instances: int,
+    instance_memory_mb: int,
+) -> list[tuple[str, str]]:
+    """(field, why) for every hosting choice Azure or Flex Consumption would refuse. The one owner of
+    these rules: stack config reports them by key, SignupFunctionArgs refuses them."""
+    low, high = MAXIMUM_INSTANCES
+    checks = [
+        (
+            "name_prefix",
+            _NAME_PREFIX.match(name_prefix),
+            "must be 2 to 10 lowercase letters and digits, starting with a letter",
+        ),
+        ("location", _LOCATION.match(location), "is not an Azure region name such as westeurope"),
+        (
+            "resource_group_name",
+            resource_group_name is None or _RESOURCE_GROUP.match(resource_group_name),
+            "is not a resource group name: 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'",
+        ),
+        ("python_version", python_version in PYTHON_VERSIONS, f"must be one of {', '.join(PYTHON_VERSIONS)}"),
+        (
+            "instance_memory_mb",
+            instance_memory_mb in INSTANCE_MEMORY_MB,
+            f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}",
+        ),
+        (
+            "maximum_instances",
+            low <= maximum_instances <= high,
+            f"must be a whole number from {low} to {high}",
+        ),
+        (
+            "always_ready_instances",
+            0 <= always_ready_instances <= maximum_instances,
+            f"must be a whole number from 0 to {maximum_instances} (maximum_instances)",
+        ),
+    ]
+    return [(name, problem) for name, ok, problem in checks if not ok]
+
+
 @dataclass(frozen=True)
 class SignupFunctionArgs:
-    location: pulumi.Input[str]
+    location: str
     name_prefix: str
     allowed_domains: Sequence[str]
     basic_auth_username: pulumi.Input[str]
     basic_auth_password: pulumi.Input[str]
     package_path: str
     package_sha256: str
-    resource_group_name: pulumi.Input[str] | None = None  # None: create one
+    resource_group_name: str | None = None  # None: create one
     python_version: str = "3.12"
     always_ready_instances: int = 0
     maximum_instances: int = 40
@@ -49,23 +103,18 @@ class SignupFunctionArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Stack config validates these for users; this guards other callers of the component.
-        if self.python_version not in PYTHON_VERSIONS:
-            raise ValueError(
-                f"python_version {self.python_version!r} must be one of {', '.join(PYTHON_VERSIONS)}"
-            )
-        if self.instance_memory_mb not in INSTANCE_MEMORY_MB:
-            raise ValueError(
-                f"instance_memory_mb {self.instance_memory_mb} must be one of {INSTANCE_MEMORY_MB}"
-            )
-        if not 40 <= self.maximum_instances <= 1000:
-            raise ValueError(
-                f"maximum_instances {self.maximum_instances} must be from 40 to 1000 (Flex Consumption)"
-            )
-        if not 0 <= self.always_ready_instances <= self.maximum_instances:
-            raise ValueError(
-                f"always_ready_instances {self.always_ready_instances} must be from 0 to maximum_instances"
-            )
+        # Stack config reports these by key for users; this guards other callers of the component.
+        problems = hosting_problems(
+            name_prefix=self.name_prefix,
+            location=self.location,
+            resource_group_name=self.resource_group_name,
+            python_version=self.python_version,
+            maximum_instances=self.maximum_instances,
+            always_ready_instances=self.always_ready_instances,
+            instance_memory_mb=self.instance_memory_mb,
+        )
+        if problems:
+            raise ValueError("; ".join(f"{name} {getattr(self, name)!r} {why}" for name, why in problems))
         if not self.allowed_domains:
             raise ValueError("allowed_domains must list at least one domain")
 
@@ -81,31 +130,58 @@ class SignupFunction(pulumi.ComponentResource):
         self, name: str, args: SignupFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("b2c-signup:azure:SignupFunction", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._where = self._placement()
+        # Globally unique names: a new stack (or a stack destroyed and brought up again) draws a new
+        # suffix, so a soft-deleted Key Vault of an earlier run can never block the name.
+        self._suffix = random.RandomString(
+            f"{name}-suffix", length=8, special=False, upper=False, min_numeric=2, opts=self._child
+        ).result
 
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_name_=f"id-{args.name_prefix}", **self._where, opts=self._child
+        )
+        account, container = self._storage()
+        insights = self._monitoring()
+        vault, secret = self._vault()
+        # The app starts using these identities at once: grant before it exists, not after.
+        grants = self._grants(identity, account, insights, vault)
+        app = self._app(identity, account, container, insights, vault, [*grants, secret])
+        self._code(app, grants)
+
+        self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
+        self.validate_signup_url = pulumi.Output.concat(self.function_base_url, "/", VALIDATE_ROUTE)
+        self.app_name = app.name
+        self.identity_principal_id = identity.principal_id
+        self.key_vault_uri = vault.properties.vault_uri
+        self.register_outputs(
+            {
+                "function_base_url": self.function_base_url,
+                "validate_signup_url": self.validate_signup_url,
+                "app_name": self.app_name,
+                "identity_principal_id": self.identity_principal_id,
+                "key_vault_uri": self.key_vault_uri,
+            }
+        )
+
+    def _placement(self) -> dict[str, Any]:
+        """Resource group (the given one, or a new one), location and tags every resource shares."""
+        args, tags = self._args, dict(self._args.tags)
         if args.resource_group_name is None:
-            group = resources.ResourceGroup(f"{name}-rg", location=args.location, tags=tags, opts=child)
+            group = resources.ResourceGroup(
+                f"{self._name}-rg", location=args.location, tags=tags, opts=self._child
+            )
             group_name: pulumi.Input[str] = group.name
         else:
             group_name = args.resource_group_name
-        where = {"resource_group_name": group_name, "location": args.location, "tags": tags}
+        return {"resource_group_name": group_name, "location": args.location, "tags": tags}
 
-        # Globally unique names: a new stack (or a stack destroyed and brought up again) draws a new
-        # suffix, so a soft-deleted Key Vault of an earlier run can never block the name.
-        suffix = random.RandomString(
-            f"{name}-suffix", length=8, special=False, upper=False, min_numeric=2, opts=child
-        ).result
-        prefix = args.name_prefix
-
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity", resource_name_=f"id-{prefix}", **where, opts=child
-        )
-
+    def _storage(self) -> tuple[storage.StorageAccount, storage.BlobContainer]:
         account = storage.StorageAccount(
-            f"{name}-storage",
-            account_name=pulumi.Output.concat("st", prefix, suffix),
+            f"{self._name}-storage",
+            account_name=pulumi.Output.concat("st", self._args.name_prefix, self._suffix),
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
             allow_shared_key_access=False,
@@ -113,88 +189,110 @@ class SignupFunction(pulumi.ComponentResource):
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             enable_https_traffic_only=True,
             default_to_o_auth_authentication=True,
-            **where,
-            opts=child,
+            **self._where,
+            opts=self._child,
         )
         container = storage.BlobContainer(
-            f"{name}-deployment",
+            f"{self._name}-deployment",
             container_name=DEPLOYMENT_CONTAINER,
             account_name=account.name,
-            resource_group_name=group_name,
+            resource_group_name=self._where["resource_group_name"],
             public_access=storage.PublicAccess.NONE,
-            opts=child,
+            opts=self._child,
         )
+        return account, container
 
+    def _monitoring(self) -> applicationinsights.Component:
         workspace = operationalinsights.Workspace(
-            f"{name}-logs",
+            f"{self._name}-logs",
             sku=operationalinsights.WorkspaceSkuArgs(
                 name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
             ),
             retention_in_days=30,
-            **where,
-            opts=child,
+            **self._where,
+            opts=self._child,
         )
-        insights = applicationinsights.Component(
-            f"{name}-insights",
+        return applicationinsights.Component(
+            f"{self._name}-insights",
             kind="web",
             application_type=applicationinsights.ApplicationType.WEB,
             workspace_resource_id=workspace.id,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             disable_local_auth=True,
-            **where,
-            opts=child,
+            **self._where,
+            opts=self._child,
         )
 
+    def _vault(self) -> tuple[keyvault.Vault, keyvault.Secret]:
         vault = keyvault.Vault(
-            f"{name}-vault",
-            vault_name=pulumi.Output.concat("kv-", prefix, "-", suffix),
+            f"{self._name}-vault",
+            vault_name=pulumi.Output.concat("kv-", self._args.name_prefix, "-", self._suffix),
             properties=keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
+                tenant_id=self._client.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
                 enable_rbac_authorization=True,
                 # The shortest retention, and no purge protection, so a demo teardown can purge it.
                 soft_delete_retention_in_days=7,
             ),
-            **where,
-            opts=child,
+            **self._where,
+            opts=self._child,
         )
         secret = keyvault.Secret(
-            f"{name}-password",
+            f"{self._name}-password",
             secret_name=PASSWORD_SECRET_NAME,
             vault_name=vault.name,
-            resource_group_name=group_name,
-            properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(args.basic_auth_password)),
-            opts=child,
+            resource_group_name=self._where["resource_group_name"],
+            properties=keyvault.SecretPropertiesArgs(
+                value=pulumi.Output.secret(self._args.basic_auth_password)
+            ),
+            opts=self._child,
         )
+        return vault, secret
 
+    def _grants(
+        self,
+        identity: managedidentity.UserAssignedIdentity,
+        account: storage.StorageAccount,
+        insights: applicationinsights.Component,
+        vault: keyvault.Vault,
+    ) -> list[authorization.RoleAssignment]:
         def grant(label: str, role: str, scope: pulumi.Input[str]) -> authorization.RoleAssignment:
             return authorization.RoleAssignment(
-                f"{name}-{label}",
+                f"{self._name}-{label}",
                 principal_id=identity.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=client.subscription_id.apply(
+                role_definition_id=self._client.subscription_id.apply(
                     lambda sub: (
                         f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
                     )
                 ),
                 scope=scope,
-                opts=child,
+                opts=self._child,
             )
 
-        # The app starts using these identities at once: grant before it exists, not after.
-        grants = [
+        return [
             grant("blob-data-owner", STORAGE_BLOB_DATA_OWNER, account.id),
             grant("metrics-publisher", MONITORING_METRICS_PUBLISHER, insights.id),
             grant("secrets-user", KEY_VAULT_SECRETS_USER, vault.id),
         ]
 
+    def _app(
+        self,
+        identity: managedidentity.UserAssignedIdentity,
+        account: storage.StorageAccount,
+        container: storage.BlobContainer,
+        insights: applicationinsights.Component,
+        vault: keyvault.Vault,
+        depends_on: list[pulumi.Resource],
+    ) -> web.WebApp:
+        args, name = self._args, self._name
         plan = web.AppServicePlan(
             f"{name}-plan",
             kind="functionapp",
             reserved=True,
             sku=web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
-            **where,
-            opts=child,
+            **self._where,
+            opts=self._child,
         )
         password_reference = vault.properties.vault_uri.apply(
             lambda uri: f"@Microsoft.KeyVault(SecretUri={uri.rstrip('/')}/secrets/{PASSWORD_SECRET_NAME}/)"
@@ -219,7 +317,7 @@ class SignupFunction(pulumi.ComponentResource):
         )
         app = web.WebApp(
             f"{name}-app",
-            name=pulumi.Output.concat("func-", prefix, "-", suffix),
+            name=pulumi.Output.concat("func-", args.name_prefix, "-", self._suffix),
             kind="functionapp,linux",
             server_farm_id=plan.id,
             https_only=True,
@@ -255,42 +353,28 @@ class SignupFunction(pulumi.ComponentResource):
                     web.NameValuePairArgsDict(name=key, value=value) for key, value in settings.items()
                 ],
             ),
-            **where,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, secret]),
+            **self._where,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         # Publishing with basic-auth credentials stays off: One Deploy uses Entra tokens.
         for label, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
             resource(
                 f"{name}-{label}-basic-auth",
                 name=app.name,
-                resource_group_name=group_name,
+                resource_group_name=self._where["resource_group_name"],
                 allow=False,
-                opts=child,
+                opts=self._child,
             )
+        return app
 
-        scm_url = app.enabled_host_names.apply(_scm_url)
+    def _code(self, app: web.WebApp, grants: list[authorization.RoleAssignment]) -> None:
         FunctionCodeDeployment(
-            f"{name}-code",
+            f"{self._name}-code",
             app_id=app.id,
-            scm_url=scm_url,
-            package_path=args.package_path,
-            package_sha256=args.package_sha256,
+            scm_url=app.enabled_host_names.apply(_scm_url),
+            package_path=self._args.package_path,
+            package_sha256=self._args.package_sha256,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[app, *grants]),
-        )
-
-        self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
-        self.validate_signup_url = pulumi.Output.concat(self.function_base_url, "/", VALIDATE_ROUTE)
-        self.app_name = app.name
-        self.identity_principal_id = identity.principal_id
-        self.key_vault_uri = vault.properties.vault_uri
-        self.register_outputs(
-            {
-                "function_base_url": self.function_base_url,
-                "validate_signup_url": self.validate_signup_url,
-                "app_name": self.app_name,
-                "identity_principal_id": self.identity_principal_id,
-                "key_vault_uri": self.key_vault_uri,
-            }
         )
 
 

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.graph import ApiConnector, B2CUserFlow, UserAttribute, UserAttributeValue
+from components.graph import ApiConnector, B2CUserFlow, UserAttribute, UserAttributeValue, model
 
-# The stack's step names (as B2C's portal and Graph spell them) -> the B2CUserFlow input.
-STEP_INPUTS = {
-    "postAttributeCollection": "post_attribute_collection",
-    "postFederationSignup": "post_federation_signup",
-}
+# The sign-up steps (as Graph spells them) -> the B2CUserFlow input that takes the connector.
+STEP_INPUTS = {graph: prop for prop, graph in model.STEPS.items() if graph in model.SIGNUP_STEPS}
 
 
 @dataclass(frozen=True)

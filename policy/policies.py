@@ -7,10 +7,11 @@ finds, so the tests call it with constructed arguments; the Policy objects below
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -20,6 +21,11 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+# The rules the program itself applies come from their one owner in components/, which imports
+# the standard library only: the pack's own virtualenv holds just pulumi and pulumi-policy.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from components.credentials import redirect_uri_problem
 
 STORAGE = "azure-native:storage:StorageAccount"
 WEB_APP = "azure-native:web:WebApp"
@@ -118,19 +124,12 @@ def api_connector_violations(props: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _redirect_ok(uri: str) -> bool:
-    parts = urlsplit(uri)
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname == "localhost")
-
-
 def redirect_uri_violations(props: Mapping[str, Any]) -> list[str]:
     found = []
     for section in ("web", "singlePageApplication", "publicClient"):
         for uri in (props.get(section) or {}).get("redirectUris") or []:
-            if not _redirect_ok(str(uri)):
-                found.append(
-                    f"{section}.redirectUris has {uri!r}: redirect URIs must be https (http only for http://localhost)"
-                )
+            if problem := redirect_uri_problem(str(uri)):
+                found.append(f"{section}.redirectUris has {uri!r}: a redirect URI {problem}")
     return found
 
 

@@ -43,8 +43,8 @@ def test_defaults_give_the_documented_setup() -> None:
     config = loaded()
     assert config.policy_id == "B2C_1_signupsignin"
     assert (
-        config.tenant_domain == "contosob2c.onmicrosoft.com"
-        and config.login_host == "contosob2c.b2clogin.com"
+        config.tenant.domain == "contosob2c.onmicrosoft.com"
+        and config.tenant.login_host == "contosob2c.b2clogin.com"
     )
     assert config.web_api_scope == "https://contosob2c.onmicrosoft.com/api/access"
     assert [a.attribute_id for a in config.user_attributes] == [
@@ -77,13 +77,23 @@ def test_defaults_give_the_documented_setup() -> None:
         ("connectorStep", "preTokenIssuance", "must be one of postAttributeCollection, postFederationSignup"),
         ("connectorUsername", "a:b", "without ':'"),
         ("apiIdentifier", "api/v1", "must be one URI path segment"),
-        ("flowRedirectUris", ["http://example.com/cb"], "must be an https URL"),
+        ("flowRedirectUris", ["http://example.com/cb"], "must be https"),
+        ("flowRedirectUris", ["http://localhost.evil.example/cb"], "must be https"),
+        ("flowRedirectUris", ["http://localhost@evil.example/cb"], "no credentials"),
+        ("flowRedirectUris", ["https://"], "with a host"),
         ("flowSecretLifetimeDays", "1000", "from 1 to 730"),
-        ("flowSecretLifetimeDays", "soon", "from 1 to 730"),
+        ("flowSecretLifetimeDays", "soon", "digits only"),
+        ("flowSecretLifetimeDays", "1_80", "digits only"),
+        ("maximumInstances", "١٠٠", "digits only"),
+        ("userFlowName", "sign.up", "may use letters, digits, '-' and '_' only"),
+        ("userFlowName", "B2C_1_", "may use letters, digits, '-' and '_' only"),
+        ("resourceGroupName", "rg.", "is not a resource group name"),
+        ("resourceGroupName", "rg with space", "is not a resource group name"),
+        ("loginHost", "https://login.contoso.com", "is not a host name"),
         ("adoptExisting", "yes", "must be true or false"),
         ("b2cCredential", "password", "b2c-signup:b2cCredential 'password' must be one of"),
         ("b2cClientId", None, "b2c-signup:b2cClientId is required"),
-        ("graphEndpoint", "http://graph.example.com", "must be an https origin"),
+        ("graphEndpoint", "http://graph.example.com", "must be https"),
         ("location", "West Europe", "is not an Azure region name"),
         ("namePrefix", "Sign-Up", "2 to 10 lowercase letters"),
         ("pythonVersion", "3.9", "must be one of 3.11, 3.12"),
@@ -194,3 +204,15 @@ def test_attribute_inputs_problems_name_the_attribute(inputs: Any, fragment: str
     with pytest.raises(StackConfigError) as raised:
         loaded(attributeInputs=inputs)
     assert fragment in str(raised.value)
+
+
+def test_a_misspelt_key_is_named_with_the_key_it_resembles() -> None:
+    with pytest.raises(StackConfigError, match=r"b2c-signup:allowedDomain is not a key of this project: did you mean b2c-signup:allowedDomains\?"):
+        load({**BASE, "b2cClientSecret": SECRET}.get, lambda _k: pulumi.Output.secret(SECRET), "dev", present=["b2c-signup:allowedDomain", "azure-native:location"])
+    assert stack_config.unknown_keys(["b2c-signup:tenantName", "aws:region"]) == []
+
+
+def test_list_key_examples_use_the_path_form_pulumi_accepts() -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(allowedDomains=["not a domain"])
+    assert "pulumi config set --path 'b2c-signup:allowedDomains[0]' contoso.com" in str(raised.value)

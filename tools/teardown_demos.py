@@ -20,8 +20,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
+from azure.core.credentials import TokenCredential
 
-from components.graph.gateway import GraphGateway, GraphSettings
+from components.code_deployment import MANAGEMENT_SCOPE
+from components.credentials import B2CSettings, SubscriptionSettings, make_subscription_credential
+from components.graph.gateway import GraphGateway
 from tools import PROJECT_DIR
 from tools.demos import ENVIRONMENT_STACKS, Leftovers, Vault, committed_stacks, leftovers, select_expired
 
@@ -79,13 +82,15 @@ class AzureCleaner:
         arm_endpoint: str = "https://management.azure.com",
         wait_seconds: float = 60,
         connect: Callable[..., GraphGateway] = GraphGateway,
+        arm_credentials: Callable[[SubscriptionSettings], TokenCredential] = make_subscription_credential,
     ) -> None:
         self.arm_endpoint = arm_endpoint.rstrip("/")
         self.wait_seconds = wait_seconds
-        self.connect = connect  # how a Graph session opens; tests pass the double's
+        # How a Graph session opens and an ARM token is had; tests pass doubles.
+        self.connect, self.arm_credentials = connect, arm_credentials
 
     def purge_application(self, config: Mapping[str, Any], object_id: str) -> bool:
-        settings = GraphSettings.from_config(config.get)
+        settings = B2CSettings.from_config(config.get)
 
         async def purge() -> bool:
             async with self.connect(settings) as graph:
@@ -94,10 +99,8 @@ class AzureCleaner:
         return asyncio.run(purge())
 
     def purge_vault(self, vault: Vault) -> bool:
-        from components.code_deployment import MANAGEMENT_SCOPE, DeploymentSettings, make_credential
-
         token = (
-            make_credential(DeploymentSettings.from_config(lambda _key: None))
+            self.arm_credentials(SubscriptionSettings.from_config(lambda _key: None))
             .get_token(MANAGEMENT_SCOPE)
             .token
         )

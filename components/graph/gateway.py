@@ -22,13 +22,11 @@ import asyncio
 import dataclasses
 import email.utils
 import functools
-import ipaddress
 import json
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
@@ -44,17 +42,13 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
 from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 
-from components.credentials import OidcUnavailableError, github_oidc_assertion
+from components.credentials import B2CSettings, IdentityConfigError, make_b2c_credential
 
-CONFIG_NAMESPACE = "b2c-signup"
-DEFAULT_ENDPOINT = "https://graph.microsoft.com"
-CREDENTIAL_KINDS = ("clientSecret", "azureCli", "githubOidc")
 CONNECTORS_PERMISSION = "APIConnectors.ReadWrite.All"
 FLOWS_PERMISSION = "IdentityUserFlow.ReadWrite.All"
 APPLICATIONS_PERMISSION = "Application.ReadWrite.All"
 # Throttled, or failed in a way that may pass: worth another try within the budget.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
-_LOOPBACK_NAMES = {"localhost"}
 
 T = TypeVar("T")
 
@@ -67,102 +61,14 @@ class GraphError(Exception):
         self.status = status
 
 
-class GraphConfigError(GraphError):
-    """A `b2c-signup:*` setting the Graph resources need is missing or malformed."""
-
-
 class GraphCancelledError(GraphError):
     """The engine is shutting the provider down; no further request is sent."""
 
 
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class GraphSettings:
-    """What the providers need to reach Graph, read from stack config in `configure()`."""
-
-    tenant_id: str
-    credential: str = "clientSecret"
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    endpoint: str = DEFAULT_ENDPOINT
-    # The longest a single operation may spend waiting out throttling, faults and replication lag.
-    max_wait_seconds: float = 90.0
-    # How long a 404 right after a create is taken for replication lag rather than absence.
-    max_lag_seconds: float = 30.0
-    # A rollback gets a budget of its own: the operation it cleans up after may have used all of its.
-    rollback_seconds: float = 60.0
-
-    @classmethod
-    def from_config(cls, get: Callable[[str], Any]) -> GraphSettings:
-        """Build from `get(key)` over the `b2c-signup` namespace; every error names its key."""
-
-        def text(key: str) -> str | None:
-            value = get(f"{CONFIG_NAMESPACE}:{key}")
-            return str(value).strip() if value not in (None, "") else None
-
-        tenant_id = text("tenantId")
-        if not tenant_id:
-            raise GraphConfigError(
-                "b2c-signup:tenantId is not set: pulumi config set b2c-signup:tenantId <B2C tenant GUID>"
-            )
-        credential = text("b2cCredential") or "clientSecret"
-        if credential not in CREDENTIAL_KINDS:
-            raise GraphConfigError(
-                f"b2c-signup:b2cCredential {credential!r} must be one of {', '.join(CREDENTIAL_KINDS)}"
-            )
-        client_id, client_secret = text("b2cClientId"), text("b2cClientSecret")
-        if credential in ("clientSecret", "githubOidc") and not client_id:
-            raise GraphConfigError(
-                f"b2c-signup:b2cClientId is required with b2cCredential {credential}: the application (client) id "
-                "of the deployment app registered in the B2C tenant"
-            )
-        if credential == "clientSecret" and not client_secret:
-            raise GraphConfigError(
-                "b2c-signup:b2cClientSecret is not set: pulumi config set --secret b2c-signup:b2cClientSecret <secret>, "
-                "or set b2c-signup:b2cCredential to azureCli or githubOidc"
-            )
-        endpoint = (text("graphEndpoint") or DEFAULT_ENDPOINT).rstrip("/")
-        parts = urlsplit(endpoint)
-        if (
-            not parts.hostname
-            or parts.path
-            or not (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)))
-        ):
-            raise GraphConfigError(
-                f"b2c-signup:graphEndpoint {endpoint!r} must be an https origin such as https://graph.microsoft.com "
-                "(http is accepted for loopback hosts only, for tests)"
-            )
-        return cls(tenant_id, credential, client_id, client_secret, endpoint)
-
-    def describe_identity(self) -> str:
-        who = f"client id {self.client_id}" if self.client_id else "the signed-in Azure CLI account"
-        return f"{who} in tenant {self.tenant_id} (b2cCredential {self.credential})"
-
-
-def _github_oidc_token() -> str:
-    try:
-        return github_oidc_assertion()
-    except OidcUnavailableError as exc:
-        raise GraphConfigError(f"b2c-signup:b2cCredential is githubOidc but {exc}") from None
-
-
-def make_credential(settings: GraphSettings) -> AsyncTokenCredential:
-    """The azure-identity credential for the B2C tenant; never the ARM_* variables azure-native reads."""
-    from azure.identity.aio import AzureCliCredential, ClientAssertionCredential, ClientSecretCredential
-
-    if settings.credential == "azureCli":
-        return AzureCliCredential(tenant_id=settings.tenant_id)
-    if settings.credential == "githubOidc":
-        return ClientAssertionCredential(settings.tenant_id, str(settings.client_id), _github_oidc_token)
-    return ClientSecretCredential(settings.tenant_id, str(settings.client_id), str(settings.client_secret))
+# The B2C-tenant identity lives in components.credentials; these names stay for their callers.
+GraphSettings = B2CSettings
+GraphConfigError = IdentityConfigError
+make_credential = make_b2c_credential
 
 
 def host_is_stopping() -> bool:
@@ -363,9 +269,9 @@ class GraphGateway:
 
     def __init__(
         self,
-        settings: GraphSettings,
+        settings: B2CSettings,
         *,
-        credentials: Callable[[GraphSettings], AsyncTokenCredential] = make_credential,
+        credentials: Callable[[B2CSettings], AsyncTokenCredential] = make_b2c_credential,
         secrets: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pulumi.runtime import rpc
 
+from components import b2c_tenant
+
 # What the engine passes for a value that is not known yet (a preview before a dependency exists).
 UNKNOWN = rpc.UNKNOWN
 
@@ -33,7 +35,6 @@ CONNECTOR_FIELDS = (
 CONNECTOR_SECRETS = ("password", "pkcs12_value", "certificate_password")
 CONNECTOR_AUTH_FIELDS = ("auth_type", "username", "password", "pkcs12_value", "certificate_password")
 
-FLOW_PREFIX = "B2C_1_"
 FLOW_TYPES = ("signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner")
 # The engine's property name -> Graph's step name (userFlowApiConnectorConfiguration, beta):
 # after federating with an identity provider at sign-up, before creating the user, and before
@@ -43,6 +44,8 @@ STEPS = {
     "post_attribute_collection": "postAttributeCollection",
     "pre_token_issuance": "preTokenIssuance",
 }
+# Where a sign-up gate can run: its refusal stops the account before it exists.
+SIGNUP_STEPS = ("postAttributeCollection", "postFederationSignup")
 INPUT_TYPES = (
     "textBox",
     "dateTimeDropdown",
@@ -59,7 +62,6 @@ FLOW_PATCH_FIELDS = {
     "default_language_tag": "defaultLanguageTag",
     "is_language_customization_enabled": "isLanguageCustomizationEnabled",
 }
-_FLOW_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ATTRIBUTE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -228,7 +230,7 @@ def authentication(props: Mapping[str, Any]) -> dict[str, str]:
 
 def flow_id(name: str) -> str:
     """The id Graph gives a flow: the name with B2C_1_ in front, added only when absent."""
-    return name if name.upper().startswith(FLOW_PREFIX.upper()) else FLOW_PREFIX + name
+    return b2c_tenant.policy_id(name)
 
 
 def _choices(input_type: str, raw: object, where: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -326,12 +328,9 @@ def check_user_flow(news: Mapping[str, Any]) -> Checked:
     checked = Checked(dict(news))
     name = _text(checked, "name", required=True, example="'signupsignin' (the id becomes B2C_1_signupsignin)")
     if name is not None:
-        bare = name[len(FLOW_PREFIX) :] if name.upper().startswith(FLOW_PREFIX.upper()) else name
-        if not _FLOW_NAME.match(bare):
-            checked.fail(
-                "name",
-                f"name {name!r} may use letters, digits, '-' and '_' only (1 to 64), e.g. 'signupsignin'",
-            )
+        bare, problem = b2c_tenant.flow_name(name)
+        if problem:
+            checked.fail("name", f"name {name!r} {problem}, e.g. 'signupsignin'")
         else:
             checked.inputs["name"] = bare
             checked.inputs["flow_id"] = flow_id(bare)

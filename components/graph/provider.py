@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
 
-from components.graph.gateway import GraphConfigError, GraphError, GraphGateway, GraphSettings
+from components.credentials import B2CSettings, IdentityConfigError
+from components.graph.gateway import GraphError, GraphGateway
 from components.graph.model import Checked
 
 T = TypeVar("T")
@@ -28,13 +29,13 @@ class GraphProvider(ResourceProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self._settings: GraphSettings | None = None
+        self._settings: B2CSettings | None = None
         self._config_error: str | None = None
 
     def configure(self, req: ConfigureRequest) -> None:
         try:
-            self._settings = GraphSettings.from_config(req.config.get)
-        except GraphConfigError as exc:
+            self._settings = B2CSettings.from_config(req.config.get)
+        except IdentityConfigError as exc:
             # Kept for the first call that needs Graph: check and diff work without it.
             self._config_error = str(exc)
 
@@ -54,6 +55,8 @@ class GraphProvider(ResourceProvider):
         except GraphError as exc:
             # Re-raised bare: the engine prints the traceback of whatever escapes, so keep it short.
             raise type(exc)(str(exc), exc.status) from None
+        except IdentityConfigError as exc:  # e.g. githubOidc outside GitHub Actions, met signing in
+            raise GraphError(str(exc)) from None
 
 
 def check_result(checked: Checked) -> CheckResult:

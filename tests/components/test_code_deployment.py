@@ -14,7 +14,6 @@ from azure.core.credentials import AccessToken
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components import code_deployment
 from components.code_deployment import FunctionCodeDeploymentProvider, OneDeployError
 from tests.doubles.engine import run_in_engine
 from tests.doubles.one_deploy_double import TOKEN, Eavesdropper, OneDeployDouble
@@ -25,11 +24,6 @@ ARM_SECRET = "arm-client-Secret~987"
 class FakeCredential:
     def get_token(self, *_: str, **__: Any) -> AccessToken:
         return AccessToken(TOKEN, int(time.time()) + 3600)
-
-
-@pytest.fixture(autouse=True)
-def fake_credential(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(code_deployment, "make_credential", lambda _settings: FakeCredential())
 
 
 @pytest.fixture
@@ -65,6 +59,7 @@ def inputs(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]
 def provider() -> FunctionCodeDeploymentProvider:
     deployer = FunctionCodeDeploymentProvider()
     deployer.configure(ConfigureRequest(Config({"azure-native:clientSecret": ARM_SECRET}, "b2c-signup")))
+    deployer.credentials = lambda _settings: FakeCredential()  # type: ignore[method-assign,assignment,return-value]
     return deployer
 
 

@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator
 
+from components.b2c_tenant import B2CTenant
 from components.flow_connector import GLOBAL_REDIRECT, connector_settings
 from tools import flow_connector
 
@@ -29,7 +30,7 @@ PER_CONNECTOR = f"{GLOBAL_REDIRECT}/new-5fcontoso-20orders-5f1a2b3c"
 
 def settings(*redirect_uris: str) -> dict[str, Any]:
     return connector_settings(
-        "contosob2c",
+        B2CTenant("contosob2c"),
         "B2C_1_signupsignin",
         "https://contosob2c.onmicrosoft.com/api/access",
         "2f1e0d9c-8b7a-4654-3210-fedcba987654",

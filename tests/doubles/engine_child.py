@@ -26,13 +26,12 @@ class FakeArmCredential:
         return AccessToken(one_deploy_double.TOKEN, int(time.time()) + 3600)
 
 
-# Tokens come from stand-in credentials; everything else is the real stack.
-code_deployment.make_credential = lambda _settings: FakeArmCredential()
-
-
 def main() -> None:
     job = json.load(sys.stdin)
     provider = dill.loads(base64.b64decode(job["provider"]))  # noqa: S301 - our own blob, as the engine does
+    # Tokens come from stand-in credentials, through the providers' seams; the rest is the real stack.
+    if isinstance(provider, code_deployment.FunctionCodeDeploymentProvider):
+        provider.credentials = lambda _settings: FakeArmCredential()  # type: ignore[method-assign,assignment,return-value]
     if isinstance(provider, GraphProvider):
         provider.connect = lambda settings, **kwargs: GraphGateway(  # type: ignore[method-assign]
             settings, credentials=lambda _settings: FakeCredential(), **kwargs

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from components.b2c_tenant import B2CTenant
 from components.flow_connector import connector_settings, redirect_mode
 from tools import flow_connector
 
 SECRET = "Flow-Client-Secret~42"
 LOGIN = "https://contosob2c.b2clogin.com/contosob2c.onmicrosoft.com/B2C_1_signupsignin/oauth2/v2.0"
 SETTINGS = connector_settings(
-    "contosob2c",
+    B2CTenant("contosob2c"),
     "B2C_1_signupsignin",
     "https://contosob2c.onmicrosoft.com/api/access",
     "2f1e0d9c-8b7a-4654-3210-fedcba987654",
@@ -161,3 +162,17 @@ def test_an_api_description_that_cannot_become_actions_is_refused_with_the_reaso
             ]
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_custom_login_domain_reaches_every_url() -> None:
+    settings = connector_settings(
+        B2CTenant("contosob2c", custom_login_host="login.contoso.com"),
+        "B2C_1_x",
+        "https://s/api/access",
+        "c",
+        [],
+    )
+    for key in ("authorizationUrl", "tokenUrl", "refreshUrl"):
+        assert settings[key].startswith(
+            "https://login.contoso.com/contosob2c.onmicrosoft.com/B2C_1_x/oauth2/v2.0/"
+        )

@@ -202,18 +202,17 @@ def arm() -> Iterator[tuple[str, list[str]]]:
     server.shutdown()
 
 
-def test_purging_a_soft_deleted_vault_through_arm(
-    arm: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from components import code_deployment
-
+def test_purging_a_soft_deleted_vault_through_arm(arm: tuple[str, list[str]]) -> None:
     class Token:
         def get_token(self, *_: str) -> Any:
             return type("T", (), {"token": "arm-token"})()
 
-    monkeypatch.setattr(code_deployment, "make_credential", lambda _settings: Token())
     endpoint, seen = arm
-    cleaner = teardown_demos.AzureCleaner(arm_endpoint=endpoint, wait_seconds=0)
+    cleaner = teardown_demos.AzureCleaner(
+        arm_endpoint=endpoint,
+        wait_seconds=0,
+        arm_credentials=lambda _settings: Token(),  # type: ignore[arg-type,return-value]
+    )
     assert cleaner.purge_vault(Vault(SUBSCRIPTION, "westeurope", "kv-deleted")) is True
     assert (
         seen[0]

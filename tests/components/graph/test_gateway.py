@@ -177,8 +177,8 @@ def test_errors_reach_the_engine_without_a_chained_traceback(graph: GraphDouble)
         ({"b2c-signup:b2cClientSecret": ""}, "b2c-signup:b2cClientSecret is not set"),
         ({"b2c-signup:b2cClientId": ""}, "b2c-signup:b2cClientId is required"),
         ({"b2c-signup:b2cCredential": "password"}, "b2c-signup:b2cCredential 'password' must be one of"),
-        ({"b2c-signup:graphEndpoint": "http://graph.example.com"}, "must be an https origin"),
-        ({"b2c-signup:graphEndpoint": "https://graph.microsoft.com/v1.0"}, "must be an https origin"),
+        ({"b2c-signup:graphEndpoint": "http://graph.example.com"}, "must be https"),
+        ({"b2c-signup:graphEndpoint": "https://graph.microsoft.com/v1.0"}, "must be an origin only"),
     ],
 )
 def test_configuration_errors_name_the_key(config: dict[str, str], fragment: str) -> None:
