@@ -31,7 +31,7 @@ import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from components import packaging
+from components import b2c_tenant, packaging
 from tools import PROJECT_DIR, pulumi_rules
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
@@ -157,7 +157,7 @@ class AzureMocks(pulumi.runtime.Mocks):
             resource_id = guid(name, "connector")
             state.update(connector_id=resource_id, certificate_thumbprints=[])
         elif typ == "pulumi-python:dynamic/b2c:UserFlow":
-            flow = plain["name"] if str(plain["name"]).startswith("B2C_1_") else f"B2C_1_{plain['name']}"
+            flow = b2c_tenant.policy_id(str(plain["name"]))
             resource_id, state["flow_id"] = flow, flow
         elif typ == "pulumi-python:dynamic/azure:FunctionCodeDeployment":
             resource_id = state["deployment_id"] = guid(name, "deployment")
