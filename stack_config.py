@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sys
 import uuid
@@ -521,6 +522,16 @@ def load(
     for field_name, problem in hosting_problems(**vars(hosting)):
         key = _HOSTING_KEYS[field_name]
         reader.fail(key, reader.raw(key) or getattr(hosting, field_name), problem, _HOSTING_EXAMPLES[key])
+    if (
+        graph is not None
+        and graph.credential == "githubOidc"
+        and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    ):
+        pulumi.log.warn(
+            f"{NAMESPACE}:b2cCredential is githubOidc, which signs in only inside a GitHub Actions job with "
+            "`id-token: write`. On a laptop: az login --tenant <B2C tenant id> --allow-no-subscriptions, then "
+            f"pulumi config set {NAMESPACE}:b2cCredential azureCli (or clientSecret with {NAMESPACE}:b2cClientSecret)."
+        )
     if reader.problems or graph is None:
         raise StackConfigError("Stack configuration is not valid:\n  - " + "\n  - ".join(reader.problems))
     return StackConfig(

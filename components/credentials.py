@@ -126,6 +126,12 @@ class B2CSettings:
                 f"b2c-signup:b2cClientId is required with b2cCredential {credential}: the application (client) id "
                 "of the deployment app registered in the B2C tenant"
             )
+        if credential != "clientSecret" and client_secret:
+            raise IdentityConfigError(
+                f"b2c-signup:b2cClientSecret is set, but b2c-signup:b2cCredential is {credential}, which does not use it. "
+                "To sign in with the secret (a laptop without az login): pulumi config set b2c-signup:b2cCredential "
+                "clientSecret. Otherwise remove it: pulumi config rm b2c-signup:b2cClientSecret"
+            )
         if credential == "clientSecret" and not client_secret:
             raise IdentityConfigError(
                 "b2c-signup:b2cClientSecret is not set: pulumi config set --secret b2c-signup:b2cClientSecret <secret>, "

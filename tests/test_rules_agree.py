@@ -18,7 +18,7 @@ from components.signup_user_flow import STEP_INPUTS, SignupUserFlowArgs
 from tests.conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR / "policy"))
-import policies  # noqa: E402
+import policies
 
 BASE: dict[str, Any] = {
     "tenantName": "contosob2c",
@@ -30,7 +30,11 @@ BASE: dict[str, Any] = {
 
 def config_problems(**values: Any) -> str:
     raw = {**BASE, **values}
-    get = lambda key: None if raw.get(key) is None else (raw[key] if isinstance(raw[key], str) else json.dumps(raw[key]))  # noqa: E731
+
+    def get(key: str) -> str | None:
+        value = raw.get(key)
+        return None if value is None else value if isinstance(value, str) else json.dumps(value)
+
     try:
         stack_config.load(get, lambda _key: None, "dev")
     except stack_config.StackConfigError as exc:
@@ -57,14 +61,18 @@ def test_config_and_policy_agree_on_redirect_uris(uri: str) -> None:
     assert config_ok is policy_ok, uri
 
 
-@pytest.mark.parametrize("name", ["signupsignin", "B2C_1_signupsignin", "b2c_1_x", "sign.up", "B2C_1_", "sign up", "a" * 65])
+@pytest.mark.parametrize(
+    "name", ["signupsignin", "B2C_1_signupsignin", "b2c_1_x", "sign.up", "B2C_1_", "sign up", "a" * 65]
+)
 def test_config_and_the_user_flow_resource_agree_on_flow_names(name: str) -> None:
     config_ok = "userFlowName" not in config_problems(userFlowName=name)
     resource_ok = not UserFlowProvider().check({}, {"name": name}).failures
     assert config_ok is resource_ok, name
 
 
-@pytest.mark.parametrize("step", ["postAttributeCollection", "postFederationSignup", "preTokenIssuance", "PostAttributeCollection"])
+@pytest.mark.parametrize(
+    "step", ["postAttributeCollection", "postFederationSignup", "preTokenIssuance", "PostAttributeCollection"]
+)
 def test_config_and_the_component_agree_on_sign_up_steps(step: str) -> None:
     config_ok = "connectorStep" not in config_problems(connectorStep=step)
     try:
@@ -110,12 +118,24 @@ def test_config_and_the_component_agree_on_hosting(key: str, field: str, value: 
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://graph.microsoft.com", "http://127.0.0.1:8080", "http://graph.example.com", "https://graph.microsoft.com/v1.0", "https://"],
+    [
+        "https://graph.microsoft.com",
+        "http://127.0.0.1:8080",
+        "http://graph.example.com",
+        "https://graph.microsoft.com/v1.0",
+        "https://",
+    ],
 )
 def test_the_graph_endpoint_and_the_scm_site_follow_one_origin_rule(origin: str) -> None:
     config_ok = "graphEndpoint" not in config_problems(graphEndpoint=origin)
     try:
-        B2CSettings.from_config({"b2c-signup:tenantId": "t", "b2c-signup:b2cCredential": "azureCli", "b2c-signup:graphEndpoint": origin}.get)
+        B2CSettings.from_config(
+            {
+                "b2c-signup:tenantId": "t",
+                "b2c-signup:b2cCredential": "azureCli",
+                "b2c-signup:graphEndpoint": origin,
+            }.get
+        )
         provider_ok = True
     except IdentityConfigError:
         provider_ok = False

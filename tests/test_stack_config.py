@@ -207,8 +207,16 @@ def test_attribute_inputs_problems_name_the_attribute(inputs: Any, fragment: str
 
 
 def test_a_misspelt_key_is_named_with_the_key_it_resembles() -> None:
-    with pytest.raises(StackConfigError, match=r"b2c-signup:allowedDomain is not a key of this project: did you mean b2c-signup:allowedDomains\?"):
-        load({**BASE, "b2cClientSecret": SECRET}.get, lambda _k: pulumi.Output.secret(SECRET), "dev", present=["b2c-signup:allowedDomain", "azure-native:location"])
+    with pytest.raises(
+        StackConfigError,
+        match=r"b2c-signup:allowedDomain is not a key of this project: did you mean b2c-signup:allowedDomains\?",
+    ):
+        load(
+            {**BASE, "b2cClientSecret": SECRET}.get,
+            lambda _k: pulumi.Output.secret(SECRET),
+            "dev",
+            present=["b2c-signup:allowedDomain", "azure-native:location"],
+        )
     assert stack_config.unknown_keys(["b2c-signup:tenantName", "aws:region"]) == []
 
 
@@ -216,3 +224,12 @@ def test_list_key_examples_use_the_path_form_pulumi_accepts() -> None:
     with pytest.raises(StackConfigError) as raised:
         loaded(allowedDomains=["not a domain"])
     assert "pulumi config set --path 'b2c-signup:allowedDomains[0]' contoso.com" in str(raised.value)
+
+
+def test_a_client_secret_the_chosen_credential_would_not_use_is_refused() -> None:
+    with pytest.raises(
+        StackConfigError,
+        match=r"b2cClientSecret is set, but b2c-signup:b2cCredential is githubOidc.*pulumi config set b2c-signup:b2cCredential clientSecret",
+    ) as raised:
+        loaded(b2cCredential="githubOidc")
+    assert SECRET not in str(raised.value)

@@ -24,6 +24,7 @@ from tools.demos import (
     demo_tags,
     parse_ttl,
 )
+from tools.pulumi_cli import workspace
 
 
 class DemoBackend(Protocol):
@@ -38,7 +39,7 @@ class PulumiDemoBackend:
         from pulumi import automation
 
         self.auto = automation
-        self.workspace = automation.LocalWorkspace(work_dir=str(PROJECT_DIR))
+        self.workspace = workspace()
 
     def create(self, stack: str) -> None:
         self.workspace.create_stack(stack)
@@ -88,14 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         "--from", dest="template", default="dev", help="stack whose config to copy (default dev)"
     )
     args = parser.parse_args(argv)
+    protected = committed_stacks(PROJECT_DIR)
     try:
+        # Input first: a wrong --ttl is reported as such, even without a Pulumi CLI.
+        check_demo_name(args.name, protected)
+        parse_ttl(args.ttl)
         expires = new_demo(
-            PulumiDemoBackend(),
-            args.name,
-            args.ttl,
-            args.template,
-            datetime.now(UTC),
-            committed_stacks(PROJECT_DIR),
+            PulumiDemoBackend(), args.name, args.ttl, args.template, datetime.now(UTC), protected
         )
     except ValueError as exc:
         parser.error(str(exc))

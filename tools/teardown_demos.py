@@ -27,6 +27,7 @@ from components.credentials import B2CSettings, SubscriptionSettings, make_subsc
 from components.graph.gateway import GraphGateway
 from tools import PROJECT_DIR
 from tools.demos import ENVIRONMENT_STACKS, Leftovers, Vault, committed_stacks, leftovers, select_expired
+from tools.pulumi_cli import workspace
 
 KEY_VAULT_API = "2023-07-01"
 
@@ -52,7 +53,7 @@ class PulumiBackend:
         from pulumi import automation
 
         self.auto = automation
-        self.workspace = automation.LocalWorkspace(work_dir=str(PROJECT_DIR))
+        self.workspace = workspace()
 
     def stacks(self) -> list[str]:
         return [summary.name for summary in self.workspace.list_stacks()]
@@ -67,7 +68,7 @@ class PulumiBackend:
         return {key: value.value for key, value in self.workspace.get_all_config(stack).items()}
 
     def destroy(self, stack: str) -> None:
-        self.auto.select_stack(stack, work_dir=str(PROJECT_DIR)).destroy(on_output=print)
+        self.auto.Stack.select(stack, self.workspace).destroy(on_output=print)
 
     def remove(self, stack: str) -> None:
         self.workspace.remove_stack(stack)

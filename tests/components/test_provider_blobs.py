@@ -26,13 +26,22 @@ def test_the_graph_providers_of_existing_stacks_still_work() -> None:
         connector = run_in_engine(
             BLOBS["ApiConnectorProvider"],
             stack_config(graph.endpoint),
-            {"display_name": "gate", "target_url": "https://f.example/api", "username": "u", "password": "pw-1234567"},
+            {
+                "display_name": "gate",
+                "target_url": "https://f.example/api",
+                "username": "u",
+                "password": "pw-1234567",
+            },
             delete=False,
         )
         flow = run_in_engine(
             BLOBS["UserFlowProvider"],
             stack_config(graph.endpoint),
-            {"name": "signupsignin", "attributes": [{"attribute_id": "email"}], "post_attribute_collection": connector["id"]},
+            {
+                "name": "signupsignin",
+                "attributes": [{"attribute_id": "email"}],
+                "post_attribute_collection": connector["id"],
+            },
         )
         assert flow["read"]["post_attribute_collection"] == connector["id"] and graph.state.flows == {}
 
@@ -59,7 +68,9 @@ def test_the_one_deploy_provider_of_existing_stacks_still_works(tmp_path: Path) 
     assert done["id"] == kudu.deployment_id
 
 
-@pytest.mark.parametrize("name", ["ApiConnectorProvider", "UserFlowProvider", "FunctionCodeDeploymentProvider"])
+@pytest.mark.parametrize(
+    "name", ["ApiConnectorProvider", "UserFlowProvider", "FunctionCodeDeploymentProvider"]
+)
 def test_the_blobs_name_the_modules_they_were_stored_with(name: str) -> None:
     import base64
 

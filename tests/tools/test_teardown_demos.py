@@ -340,3 +340,27 @@ def test_committed_stack_files_are_protected(tmp_path: Any) -> None:
     assert demos.committed_stacks(PROJECT_DIR) >= {"dev", "prod"}
     (tmp_path / "Pulumi.qa.yaml").write_text("config: {}\n")
     assert demos.committed_stacks(tmp_path) == {"dev", "prod"}  # not a checkout: nothing is committed
+
+
+def test_without_a_pulumi_cli_the_tools_say_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from tools import pulumi_cli
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi anywhere
+    monkeypatch.setattr(pulumi_cli, "LOCAL_CLI", tmp_path / "none")
+    for command in (lambda: teardown_demos.main([]), lambda: new_demo.main(["acme-pilot", "--ttl", "7d"])):
+        with pytest.raises(SystemExit) as raised:
+            command()
+        message = str(raised.value)
+        assert "Pulumi CLI is not installed" in message and "./tools/up.sh <stack> --prepare" in message
+        assert "\n" not in message and "Traceback" not in capsys.readouterr().err
+
+
+def test_bad_demo_input_is_reported_before_the_cli_is_needed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SystemExit) as raised:
+        new_demo.main(["acme-pilot", "--ttl", "7days"])
+    assert raised.value.code == 2 and "--ttl '7days' must be a number and a unit" in capsys.readouterr().err

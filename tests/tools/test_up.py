@@ -56,14 +56,22 @@ def run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[st
         **env,
     }
     return subprocess.run(
-        ["bash", str(project / "tools" / "up.sh"), *args], env=environ, capture_output=True, text=True, timeout=120, check=False
+        ["bash", str(project / "tools" / "up.sh"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_a_missing_cli_is_installed_into_the_project_and_said_so(project: Path) -> None:
     first = run(project, "dev", "--yes")
     assert first.returncode == 0, first.stderr
-    assert "installing Pulumi 3.272.0 into" in first.stderr and "PATH and shell profile unchanged" in first.stderr
+    assert (
+        "installing Pulumi 3.272.0 into" in first.stderr
+        and "PATH and shell profile unchanged" in first.stderr
+    )
     calls = (project / "calls.log").read_text().splitlines()
     assert calls[0] == f"--no-edit-path --install-root {project}/.pulumi-cli --version 3.272.0"
     assert calls[1:] == ["stack select --create dev", "up --stack dev --yes"]
