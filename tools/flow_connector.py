@@ -29,7 +29,12 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 
 
 def _load_outputs(path: str | None) -> dict[str, Any]:
-    text = Path(path).read_text(encoding="utf-8") if path and path != "-" else sys.stdin.read()
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path and path != "-" else sys.stdin.read()
+    except OSError as exc:
+        raise SystemExit(
+            f"--outputs {path}: {exc.strerror}. Write it with `pulumi stack output --json --show-secrets > {path}`"
+        ) from None
     try:
         outputs = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import logging
 import os
 import re
 import sys
@@ -144,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a client may stay silent",
     )
     args = parser.parse_args(argv)
+    # As the Functions host logs at Information for functions (host.json): admitted sign-ups show too.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     functions_dir = args.functions_dir.resolve()
     app = load_app(functions_dir)
     routes = http_routes(app, route_prefix(functions_dir))

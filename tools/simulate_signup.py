@@ -1,6 +1,6 @@
 """Send what B2C sends to an API connector and print what the user would see.
 
-Usage: python -m tools.simulate_signup --url URL --email ADDRESS [--step PostAttributeCollection]
+Usage: python -m tools.simulate_signup --url URL --email ADDRESS [--step postAttributeCollection]
        [--username U --password P]
 
 Exit status: 0 the sign-up continues, 1 it is refused (block page or inline validation
@@ -23,6 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 STEPS = ("PostAttributeCollection", "PostFederationSignup")
+# The step as stack config (and Graph) spell it, or as B2C sends it in the claim, in any case.
+_STEP_NAMES = {name.lower(): name for name in STEPS}
+
+
+def step_claim(text: str) -> str:
+    """The `step` claim B2C sends for --step postAttributeCollection, PostAttributeCollection, ..."""
+    try:
+        return _STEP_NAMES[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a sign-up step: postAttributeCollection or postFederationSignup"
+        ) from None
+
+
 B2C_TIMEOUT_SECONDS = 20.0
 
 
@@ -55,10 +69,22 @@ def signup_claims(email: str, step: str, client_id: str) -> dict[str, Any]:
     }
 
 
-def interpret(status: int, content_type: str, body: bytes, step: str) -> Verdict:
+def interpret(
+    status: int, content_type: str, body: bytes, step: str, sent_credentials: bool = True
+) -> Verdict:
     """Judge a reply the way B2C would, flagging anything outside the contract."""
+    if status == 401 and not sent_credentials:
+        return Verdict(
+            2,
+            "HTTP 401: no credentials were sent: pass --username and --password (or set BASIC_AUTH_USERNAME/PASSWORD).",
+        )
     if status == 401:
-        return Verdict(2, "HTTP 401: the API refused the credentials (check --username/--password).")
+        return Verdict(
+            2,
+            "HTTP 401: the API refused the credentials. Either --username/--password differ from the function's, or "
+            "the function has none configured (BASIC_AUTH_USERNAME/PASSWORD unset, or an unresolved Key Vault "
+            "reference): its start-up log says which.",
+        )
     if status not in (200, 400):
         return Verdict(2, f"HTTP {status}: outside the contract (B2C expects 200 or 400).")
     if "application/json" not in content_type.lower():
@@ -97,10 +123,20 @@ def simulate(url: str, claims: dict[str, Any], username: str | None, password: s
     try:
         with urllib.request.urlopen(request, timeout=B2C_TIMEOUT_SECONDS) as reply:  # noqa: S310
             return interpret(
-                reply.status, reply.headers.get("Content-Type", ""), reply.read(), claims["step"]
+                reply.status,
+                reply.headers.get("Content-Type", ""),
+                reply.read(),
+                claims["step"],
+                "Authorization" in headers,
             )
     except urllib.error.HTTPError as exc:
-        return interpret(exc.code, exc.headers.get("Content-Type", ""), exc.read(), claims["step"])
+        return interpret(
+            exc.code,
+            exc.headers.get("Content-Type", ""),
+            exc.read(),
+            claims["step"],
+            "Authorization" in headers,
+        )
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         return Verdict(2, f"transport error calling {url}: {reason}")
@@ -112,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="the validate-signup URL")
     parser.add_argument("--email", required=True)
-    parser.add_argument("--step", choices=STEPS, default="PostAttributeCollection")
+    parser.add_argument(
+        "--step",
+        type=step_claim,
+        default="PostAttributeCollection",
+        help="postAttributeCollection (default) or postFederationSignup, as in stack config",
+    )
     parser.add_argument("--username", default=os.environ.get("BASIC_AUTH_USERNAME"))
     parser.add_argument("--password", default=os.environ.get("BASIC_AUTH_PASSWORD"))
     parser.add_argument("--client-id", default="00000000-0000-0000-0000-000000000000")

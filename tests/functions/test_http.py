@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -118,13 +120,17 @@ def test_simulator_reports_transport_error() -> None:
 
 
 def test_server_reads_local_settings_file_and_environment_wins(
-    tmp_path: pytest.TempPathFactory, server_factory: type[LocalServer]
+    tmp_path: Path, server_factory: type[LocalServer]
 ) -> None:
-    functions = PROJECT_DIR / "functions"
-    settings_file = functions / "local.settings.json"
-    if settings_file.exists():
-        pytest.skip("a developer's own local.settings.json is present; not touching it")
-    settings_file.write_text(
+    # A copy of the app with its own local.settings.json: a developer's own file is never touched,
+    # and this test never skips because one exists.
+    functions = tmp_path / "functions"
+    shutil.copytree(
+        PROJECT_DIR / "functions",
+        functions,
+        ignore=shutil.ignore_patterns("__pycache__", "local.settings.json"),
+    )
+    (functions / "local.settings.json").write_text(
         json.dumps(
             {
                 "Values": {
@@ -135,14 +141,9 @@ def test_server_reads_local_settings_file_and_environment_wins(
             }
         )
     )
-    try:
-        running = server_factory({"BASIC_AUTH_PASSWORD": "env-pass"})
-        ok = simulate(running.url, "--email", "a@fromfile.com", username="file-user", password="env-pass")
-        refused = simulate(
-            running.url, "--email", "a@fromfile.com", username="file-user", password="file-pass"
-        )
-    finally:
-        settings_file.unlink()
+    running = server_factory({"BASIC_AUTH_PASSWORD": "env-pass"}, "--functions-dir", str(functions))
+    ok = simulate(running.url, "--email", "a@fromfile.com", username="file-user", password="env-pass")
+    refused = simulate(running.url, "--email", "a@fromfile.com", username="file-user", password="file-pass")
     assert ok.returncode == 0, ok
     assert refused.returncode == 2
 
@@ -196,3 +197,22 @@ def test_a_silent_client_is_dropped_after_the_read_timeout(server_factory: type[
     started = time.monotonic()
     reply = _raw_exchange(quick.url, b"POST /api/validate-signup HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     assert reply == b"" and time.monotonic() - started < 5
+
+
+def test_simulator_takes_the_step_as_stack_config_spells_it(server: LocalServer) -> None:
+    result = simulate(server.url, "--email", "eve@example.org", "--step", "postFederationSignup")
+    assert result.returncode == 1 and result.stdout.startswith("blocked:")
+    wrong = simulate(server.url, "--email", "eve@example.org", "--step", "preTokenIssuance")
+    assert wrong.returncode == 2 and "is not a sign-up step: postAttributeCollection or postFederationSignup" in wrong.stderr
+
+
+def test_the_401_hint_covers_a_server_without_credentials(server_factory: type[LocalServer]) -> None:
+    bare = server_factory({"ALLOWED_EMAIL_DOMAINS": "contoso.com", "BASIC_AUTH_USERNAME": "", "BASIC_AUTH_PASSWORD": ""})
+    result = simulate(bare.url, "--email", "jane@contoso.com")
+    assert result.returncode == 2 and "the function has none configured" in result.stderr
+
+
+def test_the_local_server_logs_admitted_sign_ups(server_factory: type[LocalServer]) -> None:
+    running = server_factory(SERVER_ENV)
+    assert simulate(running.url, "--email", "jane@contoso.com").returncode == 0
+    assert "signup decision=admitted" in running.stop()

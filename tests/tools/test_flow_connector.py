@@ -176,3 +176,13 @@ def test_a_custom_login_domain_reaches_every_url() -> None:
         assert settings[key].startswith(
             "https://login.contoso.com/contosob2c.onmicrosoft.com/B2C_1_x/oauth2/v2.0/"
         )
+
+
+def test_a_missing_outputs_file_is_one_line_that_says_how_to_make_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        SystemExit,
+        match=r"--outputs .*missing.json: No such file or directory. Write it with `pulumi stack output --json",
+    ):
+        flow_connector.main(
+            ["--outputs", str(tmp_path / "missing.json"), "--out", str(tmp_path), "--api-host", "a.example"]
+        )

@@ -1,0 +1,16 @@
+"""tools.bench_function fails, naming the figure, when a target is missed."""
+
+from __future__ import annotations
+
+from tools.bench_function import missed_targets
+
+
+def test_missed_targets_are_named_with_their_figures() -> None:
+    assert missed_targets(113.0, 1.52, 1.27, 870_000) == []
+    missed = missed_targets(1500.0, 2.5, 1.4, 3 * 1024 * 1024)
+    assert missed == [
+        "p99 latency 1500 us > 1000 us",
+        "cost per request 2.50x > 2.00x",
+        "import ratio 1.40 > 1.30",
+        "package 3.00 MiB > 2 MiB",
+    ]
