@@ -203,11 +203,16 @@ def test_simulator_takes_the_step_as_stack_config_spells_it(server: LocalServer)
     result = simulate(server.url, "--email", "eve@example.org", "--step", "postFederationSignup")
     assert result.returncode == 1 and result.stdout.startswith("blocked:")
     wrong = simulate(server.url, "--email", "eve@example.org", "--step", "preTokenIssuance")
-    assert wrong.returncode == 2 and "is not a sign-up step: postAttributeCollection or postFederationSignup" in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and "is not a sign-up step: postAttributeCollection or postFederationSignup" in wrong.stderr
+    )
 
 
 def test_the_401_hint_covers_a_server_without_credentials(server_factory: type[LocalServer]) -> None:
-    bare = server_factory({"ALLOWED_EMAIL_DOMAINS": "contoso.com", "BASIC_AUTH_USERNAME": "", "BASIC_AUTH_PASSWORD": ""})
+    bare = server_factory(
+        {"ALLOWED_EMAIL_DOMAINS": "contoso.com", "BASIC_AUTH_USERNAME": "", "BASIC_AUTH_PASSWORD": ""}
+    )
     result = simulate(bare.url, "--email", "jane@contoso.com")
     assert result.returncode == 2 and "the function has none configured" in result.stderr
 
