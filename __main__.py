@@ -43,6 +43,7 @@ function = SignupFunction(
         always_ready_instances=hosting.always_ready_instances,
         maximum_instances=hosting.maximum_instances,
         instance_memory_mb=hosting.instance_memory_mb,
+        signup_messages=config.signup_messages,
         tags={"project": "b2c-signup", "stack": config.stack},
     ),
 )

@@ -87,6 +87,13 @@ KEYS: dict[str, Key] = {
         "a choice is a text or {name, value, is_default}.",
         {},
     ),
+    "signupMessages": Key(
+        "object",
+        "Texts a refused user sees, by language (B2C sends the page's ui_locales): "
+        '{"en": {"denied": "...", "invalidEmail": "...", "unavailable": "..."}, "fr": {"denied": "..."}}; '
+        "a language names only the texts it changes, and the first one is the default.",
+        {},
+    ),
     "connectorStep": Key(
         "string",
         "Where the API connector runs: postAttributeCollection (before creating the user) or postFederationSignup.",
@@ -196,6 +203,7 @@ class StackConfig:
     adopt_existing: bool
     b2c: B2CIdentity
     hosting: Hosting
+    signup_messages: str = ""  # JSON for the function's SIGNUP_MESSAGES, "" for its built-in texts
 
     @property
     def policy_id(self) -> str:
@@ -507,6 +515,14 @@ def load(
         reader.fail("flowSecretLifetimeDays", lifetime, "must be a whole number from 1 to 730", "180")
     rotation = reader.text("flowSecretRotation", b2c_tenant.segment_problem, "2026-11-22")
     adopt = reader.boolean("adoptExisting")
+    messages = reader.mapping(
+        "signupMessages", "--path 'b2c-signup:signupMessages.fr.denied' \"Inscription réservée.\""
+    )
+    try:
+        # The function's own reading of them, so what is deployed is what it will show.
+        signup_rules.parse_messages(json.dumps(messages))
+    except signup_rules.ConfigError as exc:
+        reader.problems.append(f"{NAMESPACE}:{str(exc).replace('signup messages', 'signupMessages')}")
     secret = _secret(reader, "b2cClientSecret", get_secret, is_secret)
     graph = _identity(reader, tenant_id)
     hosting = Hosting(
@@ -550,6 +566,7 @@ def load(
         adopt_existing=adopt,
         b2c=B2CIdentity(graph, secret),
         hosting=hosting,
+        signup_messages=json.dumps(messages, ensure_ascii=False) if messages else "",
     )
 
 

@@ -100,6 +100,7 @@ class SignupFunctionArgs:
     always_ready_instances: int = 0
     maximum_instances: int = 40
     instance_memory_mb: int = 2048
+    signup_messages: str = ""  # SIGNUP_MESSAGES: texts by language; "" for the built-in ones
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -310,6 +311,8 @@ class SignupFunction(pulumi.ComponentResource):
             # Unversioned, so a rotated password is picked up without touching the app.
             "BASIC_AUTH_PASSWORD": password_reference,
         }
+        if args.signup_messages:
+            settings["SIGNUP_MESSAGES"] = args.signup_messages
         always_ready = (
             [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=args.always_ready_instances)]
             if args.always_ready_instances

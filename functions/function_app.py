@@ -29,7 +29,11 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 def _load_settings() -> Settings:
     settings = signup_rules.load_settings(os.environ)
     for error in settings.errors:
-        logger.error("configuration error, refusing every sign-up until fixed: %s", error)
+        # Only the allowlist and the credentials close the gate; unreadable messages fall back.
+        closed = settings.rules is None or settings.credentials is None
+        logger.error(
+            "configuration error%s: %s", ", refusing every sign-up until fixed" if closed else "", error
+        )
     return settings
 
 
@@ -118,22 +122,21 @@ def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
         logger.warning("signup request refused: body of %d bytes exceeds the limit", len(body))
         return _error(413, f"Request body exceeds {MAX_BODY_BYTES} bytes.")
     claims: object = None
+    messages = settings.messages.default
     try:
         claims = signup_rules.parse_claims(body)
-        decision = signup_rules.decide(claims, settings.rules, settings.messages)
+        if isinstance(claims, dict):
+            messages = settings.messages.pick(claims.get("ui_locales"))
+        decision = signup_rules.decide(claims, settings.rules, messages)
     except signup_rules.DuplicateClaimError as exc:
         logger.warning("signup request refused: %s", exc)
         decision = Decision(
-            200, signup_rules.block_page(settings.messages.unavailable), Outcome.BAD_REQUEST, None, None
+            200, signup_rules.block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None
         )
     except Exception as exc:  # noqa: BLE001 - fail closed: B2C must never see a 5xx or a trace
         logger.error("signup request could not be decided: %s", type(exc).__name__)
         decision = Decision(
-            200,
-            signup_rules.block_page(settings.messages.unavailable),
-            Outcome.BAD_REQUEST,
-            None,
-            None,
+            200, signup_rules.block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None
         )
     _log_decision(decision, req, claims.get("client_id") if isinstance(claims, dict) else None)
     return _json(decision.status, decision.body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -88,16 +89,70 @@ class Messages(NamedTuple):
     unavailable: str = DEFAULT_UNAVAILABLE_MESSAGE
 
 
+# signupMessages / SIGNUP_MESSAGES field -> Messages field.
+MESSAGE_FIELDS = {"denied": "denied", "invalidEmail": "invalid_email", "unavailable": "unavailable"}
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class MessageCatalog(NamedTuple):
+    """The texts a user sees, by language: B2C sends the page's language as `ui_locales`."""
+
+    default: Messages
+    by_language: Mapping[str, Messages] = {}
+
+    def pick(self, ui_locales: object) -> Messages:
+        """The texts for the first language of `ui_locales` the catalog has (fr-CA falls back to fr)."""
+        if isinstance(ui_locales, str):
+            for tag in ui_locales.replace(",", " ").lower().split():
+                for candidate in (tag, tag.split("-")[0]):
+                    if candidate in self.by_language:
+                        return self.by_language[candidate]
+        return self.default
+
+
+def parse_messages(raw: str | None, default: Messages = Messages()) -> MessageCatalog:  # noqa: B008 - immutable
+    """SIGNUP_MESSAGES: a JSON object of language tag -> {denied, invalidEmail, unavailable}. A
+    language names only the texts it changes; the first language is also the default when the
+    user's ui_locales matches none. Raises ConfigError naming the field at fault."""
+    if not raw:
+        return MessageCatalog(default)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            'signup messages must be an object of language tag -> texts, e.g. {"fr": {"denied": "..."}}'
+        )
+    languages: dict[str, Messages] = {}
+    for tag, texts in data.items():
+        if not isinstance(tag, str) or not _LANGUAGE_TAG.match(tag):
+            raise ConfigError(f"signup messages: {tag!r} is not a language tag such as en, fr or pt-BR")
+        if not isinstance(texts, dict) or not texts or set(texts) - set(MESSAGE_FIELDS):
+            raise ConfigError(
+                f"signup messages.{tag} must be an object with {', '.join(MESSAGE_FIELDS)} (one or more)"
+            )
+        for field_name, text in texts.items():
+            if not isinstance(text, str) or not text.strip() or len(text) > 1024:
+                raise ConfigError(
+                    f"signup messages.{tag}.{field_name} must be a text of 1 to 1024 characters"
+                )
+        languages[tag.lower()] = default._replace(**{MESSAGE_FIELDS[k]: v.strip() for k, v in texts.items()})
+    first = next(iter(languages.values()), default)
+    return MessageCatalog(first, languages)
+
+
 class Settings(NamedTuple):
     """Everything the function reads from app settings, validated once per process.
 
     `rules` or `credentials` is None when its settings are unusable; `errors` says why. The
-    function then refuses every request (fail closed) instead of guessing.
+    function then refuses every request (fail closed) instead of guessing. Messages that cannot
+    be read fall back to the built-in texts: a text must not close the gate.
     """
 
     rules: tuple[DomainRule, ...] | None
     credentials: Credentials | None
-    messages: Messages
+    messages: MessageCatalog
     errors: tuple[str, ...]
 
 
@@ -225,11 +280,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
     except ConfigError as exc:
         credentials, errors = None, [*errors, str(exc)]
-    messages = Messages(
+    default = Messages(
         denied=environ.get("SIGNUP_DENIED_MESSAGE") or DEFAULT_DENIED_MESSAGE,
         invalid_email=environ.get("SIGNUP_INVALID_EMAIL_MESSAGE") or DEFAULT_INVALID_EMAIL_MESSAGE,
         unavailable=environ.get("SIGNUP_UNAVAILABLE_MESSAGE") or DEFAULT_UNAVAILABLE_MESSAGE,
     )
+    try:
+        messages = parse_messages(environ.get("SIGNUP_MESSAGES"), default)
+    except ConfigError as exc:
+        messages, errors = MessageCatalog(default), [*errors, f"SIGNUP_MESSAGES ignored: {exc}"]
     return Settings(rules=rules, credentials=credentials, messages=messages, errors=tuple(errors))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -189,6 +190,7 @@ def test_config_choices_reach_the_resources() -> None:
             },
             "b2c-signup:alwaysReadyInstances": "1",
             "b2c-signup:adoptExisting": "true",
+            "b2c-signup:signupMessages": {"fr": {"denied": "Inscription réservée."}},
         }
     )
     flow = stack.one("pulumi-python:dynamic/b2c:UserFlow").inputs
@@ -209,7 +211,10 @@ def test_config_choices_reach_the_resources() -> None:
         flow["adopt"] is True and stack.one("pulumi-python:dynamic/b2c:ApiConnector").inputs["adopt"] is True
     )
     assert stack.outputs["userFlowId"] == "B2C_1_partners"
-    scale = stack.one("azure-native:web:WebApp").inputs["functionAppConfig"]["scaleAndConcurrency"]
+    app = stack.one("azure-native:web:WebApp").inputs
+    settings = {s["name"]: s["value"] for s in app["siteConfig"]["appSettings"]}
+    assert json.loads(settings["SIGNUP_MESSAGES"]) == {"fr": {"denied": "Inscription réservée."}}
+    scale = app["functionAppConfig"]["scaleAndConcurrency"]
     assert scale["alwaysReady"] == [{"name": "http", "instanceCount": 1}]
 
 

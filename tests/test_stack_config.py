@@ -233,3 +233,13 @@ def test_a_client_secret_the_chosen_credential_would_not_use_is_refused() -> Non
     ) as raised:
         loaded(b2cCredential="githubOidc")
     assert SECRET not in str(raised.value)
+
+
+def test_refusal_texts_by_language_reach_the_function_as_it_reads_them() -> None:
+    config = loaded(signupMessages={"fr": {"denied": "Inscription réservée."}})
+    assert json.loads(config.signup_messages) == {"fr": {"denied": "Inscription réservée."}}
+    assert loaded().signup_messages == ""
+    with pytest.raises(
+        StackConfigError, match=r"b2c-signup:signupMessages\.fr must be an object with denied"
+    ):
+        loaded(signupMessages={"fr": {"refused": "x"}})

@@ -85,7 +85,7 @@ def test_one_bad_entry_fails_the_whole_list_closed() -> None:
         }
     )
     assert settings.rules is None
-    decision = decide(claims("jane@contoso.com"), settings.rules, settings.messages)
+    decision = decide(claims("jane@contoso.com"), settings.rules, settings.messages.default)
     assert decision.outcome is Outcome.MISCONFIGURED
     assert decision.body["action"] == "ShowBlockPage"
 
@@ -131,9 +131,10 @@ def test_custom_messages_are_used() -> None:
         }
     )
     assert (
-        decide(claims("a@other.com"), settings.rules, settings.messages).body["userMessage"] == "Staff only."
+        decide(claims("a@other.com"), settings.rules, settings.messages.default).body["userMessage"]
+        == "Staff only."
     )
-    assert decide(claims("nope"), settings.rules, settings.messages).body["userMessage"] == "Bad."
+    assert decide(claims("nope"), settings.rules, settings.messages.default).body["userMessage"] == "Bad."
 
 
 @pytest.mark.parametrize(
@@ -275,3 +276,52 @@ def test_case_and_genuine_idn_forms_are_the_allowed_domain(address: str) -> None
 def test_a_lookalike_allowlist_entry_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="ｃｏｎｔｏｓｏ"):
         parse_allowlist("ｃｏｎｔｏｓｏ.com")
+
+
+CATALOG = '{"fr": {"denied": "L\'inscription est réservée.", "invalidEmail": "Adresse invalide."}, "de": {"denied": "Nur für Partner."}}'
+
+
+@pytest.mark.parametrize(
+    ("ui_locales", "expected"),
+    [
+        ("fr", "L'inscription est réservée."),
+        ("fr-CA", "L'inscription est réservée."),
+        ("de-DE", "Nur für Partner."),
+        ("es en", "L'inscription est réservée."),
+        (None, "L'inscription est réservée."),
+    ],
+)
+def test_messages_follow_the_users_language(ui_locales: str | None, expected: str) -> None:
+    settings = load_settings({"ALLOWED_EMAIL_DOMAINS": "contoso.com", "SIGNUP_MESSAGES": CATALOG})
+    messages = settings.messages.pick(ui_locales)
+    assert decide(claims("a@other.com"), settings.rules, messages).body["userMessage"] == expected
+
+
+def test_a_language_that_names_one_text_keeps_the_others() -> None:
+    catalog = signup_rules.parse_messages(CATALOG)
+    assert catalog.pick("de").invalid_email == signup_rules.DEFAULT_INVALID_EMAIL_MESSAGE
+    assert catalog.pick("fr").unavailable == signup_rules.DEFAULT_UNAVAILABLE_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ('["fr"]', "must be an object"),
+        ('{"français": {"denied": "x"}}', "is not a language tag"),
+        ('{"fr": {"refused": "x"}}', "messages.fr must be an object with denied"),
+        ('{"fr": {"denied": ""}}', "messages.fr.denied must be a text"),
+    ],
+)
+def test_bad_messages_name_the_field_and_never_close_the_gate(raw: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        signup_rules.parse_messages(raw)
+    settings = load_settings(
+        {
+            "ALLOWED_EMAIL_DOMAINS": "contoso.com",
+            "BASIC_AUTH_USERNAME": "u",
+            "BASIC_AUTH_PASSWORD": "p",
+            "SIGNUP_MESSAGES": raw,
+        }
+    )
+    assert settings.rules is not None and settings.credentials is not None
+    assert any("SIGNUP_MESSAGES ignored" in error for error in settings.errors)
