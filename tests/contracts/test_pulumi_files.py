@@ -136,3 +136,37 @@ def test_the_checks_fail_on_a_broken_generated_file(project_schema: jsonschema.p
         "config": {**project["config"], "tenantName": {"type": "string", "descripton": "x"}},
     }
     assert any("descripton" in error for error in schema_errors(project_schema, misspelt))
+
+
+def test_the_readme_setup_passes_the_programs_own_validation() -> None:
+    import json
+
+    import pulumi
+
+    import stack_config
+
+    # What a user types for the README's placeholders.
+    samples = {
+        "b2c-signup:tenantId": "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90",
+        "b2c-signup:b2cClientId": "0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e",
+    }
+    config = {
+        key: samples.get(key, value) if isinstance(value, str) and value.startswith("<") else value
+        for key, value in readme_stack().items()
+    }
+    secrets = {key for key, value in config.items() if isinstance(value, dict)}
+
+    def get(key: str) -> str | None:
+        value = config.get(f"b2c-signup:{key}")
+        if isinstance(value, dict):
+            return "a-client-secret"
+        return None if value is None else value if isinstance(value, str) else json.dumps(value)
+
+    loaded = stack_config.load(
+        get,
+        lambda key: pulumi.Output.secret("a-client-secret"),
+        "dev",
+        lambda key: f"b2c-signup:{key}" in secrets,
+        present=config,
+    )
+    assert loaded.b2c.settings.credential == "clientSecret"
