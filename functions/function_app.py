@@ -1,4 +1,5 @@
-"""HTTP entry point B2C calls as an API connector: authenticate, parse, ask the rules, reply."""
+"""HTTP entry points: the sign-up gate B2C calls as an API connector (authenticate, parse, ask the
+rules, reply), and the web API routes, served by functions/web_api.py."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json
 import logging
 import os
 import re
+from typing import Any
 
 import azure.functions as func
 import signup_rules
+import web_api_spec
 from signup_rules import Credentials, Decision, Outcome, Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -146,3 +149,32 @@ def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
 def validate_signup(req: func.HttpRequest) -> func.HttpResponse:
     # Every method is routed here so that a wrong one gets a clear 405, not the host's 404.
     return handle(req, SETTINGS)
+
+
+# -- the web API the Power Automate connector calls (functions/web_api.py) ----------------------
+# Imported on its first request: the sign-up gate's cold start never pays for PyJWT and its keys.
+_web_api: Any = None
+
+
+def _web_api_handler() -> tuple[Any, Any]:
+    global _web_api
+    if _web_api is None:
+        import web_api
+
+        token_settings, problems = web_api.load_token_settings(os.environ)
+        for problem in problems:
+            logger.error("web api configuration error, refusing every request until fixed: %s", problem)
+        _web_api = (web_api, web_api.TokenValidator(token_settings) if token_settings else None)
+    return _web_api  # type: ignore[no-any-return]
+
+
+@app.route(route=web_api_spec.ME["route"], methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def get_me(req: func.HttpRequest) -> func.HttpResponse:
+    module, validator = _web_api_handler()
+    return module.handle(req, validator, SETTINGS.rules, "me")  # type: ignore[no-any-return]
+
+
+@app.route(route=web_api_spec.CHECK_EMAIL["route"], methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def check_email(req: func.HttpRequest) -> func.HttpResponse:
+    module, validator = _web_api_handler()
+    return module.handle(req, validator, SETTINGS.rules, "check-email")  # type: ignore[no-any-return]

@@ -259,3 +259,16 @@ def test_a_duplicated_decision_claim_is_never_admitted(raw: bytes, caplog: pytes
 def test_duplicates_of_other_claims_do_not_matter() -> None:
     raw = b'{"step":"PostAttributeCollection","email":"jane@contoso.com","ui_locales":"en","ui_locales":"fr"}'
     assert reply(function_app.handle(request(raw=raw), SETTINGS))["action"] == "Continue"
+
+
+def test_the_gates_start_up_does_not_load_the_web_api() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import FUNCTIONS_DIR
+
+    probe = "import sys, function_app; print(sorted(m for m in ('jwt', 'web_api', 'cryptography') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=FUNCTIONS_DIR, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
