@@ -28,6 +28,27 @@ b2c = azuread.Provider(
 password = random.RandomPassword("connector-password", length=40, special=True, override_special="-_.~!*")
 package = package_for_deploy(hosting.python_version)
 
+apps = B2CApplications(
+    "b2c",
+    B2CApplicationsArgs(
+        name_prefix=f"{hosting.name_prefix}-{config.stack}",
+        tenant=tenant,
+        api_identifier=config.api_identifier,
+        api_scope=config.api_scope,
+        flow_redirect_uris=config.flow_redirect_uris,
+        flow_secret_lifetime_days=config.flow_secret_lifetime_days,
+        flow_secret_rotation=config.flow_secret_rotation,
+    ),
+    opts=pulumi.ResourceOptions(providers=[b2c]),
+)
+
+token_validation = {
+    "issuer": tenant.issuer(),
+    "scope": config.api_scope,
+    "jwksUri": tenant.jwks_url(config.policy_id),
+    "metadataUrl": tenant.metadata_url(config.policy_id),
+}
+
 function = SignupFunction(
     "signup",
     SignupFunctionArgs(
@@ -44,22 +65,16 @@ function = SignupFunction(
         maximum_instances=hosting.maximum_instances,
         instance_memory_mb=hosting.instance_memory_mb,
         signup_messages=config.signup_messages,
+        # The web API accepts only access tokens this tenant's user flow issued for it.
+        token_validation={
+            "issuer": token_validation["issuer"],
+            "audience": apps.web_api_client_id,
+            "scope": config.api_scope,
+            "policy": config.policy_id,
+            "jwks_url": token_validation["jwksUri"],
+        },
         tags={"project": "b2c-signup", "stack": config.stack},
     ),
-)
-
-apps = B2CApplications(
-    "b2c",
-    B2CApplicationsArgs(
-        name_prefix=f"{hosting.name_prefix}-{config.stack}",
-        tenant=tenant,
-        api_identifier=config.api_identifier,
-        api_scope=config.api_scope,
-        flow_redirect_uris=config.flow_redirect_uris,
-        flow_secret_lifetime_days=config.flow_secret_lifetime_days,
-        flow_secret_rotation=config.flow_secret_rotation,
-    ),
-    opts=pulumi.ResourceOptions(providers=[b2c]),
 )
 
 user_flow = SignupUserFlow(
@@ -86,6 +101,11 @@ pulumi.export(
     apps.test_client_id.apply(lambda client_id: tenant.run_user_flow_url(config.policy_id, client_id)),
 )
 pulumi.export("webApiAppId", apps.web_api_client_id)
+pulumi.export("webApiBaseUrl", function.web_api_base_url)
+pulumi.export(
+    "tokenValidation",
+    apps.web_api_client_id.apply(lambda audience: {**token_validation, "audience": audience}),
+)
 pulumi.export("webApiScope", apps.web_api_scope)
 pulumi.export("flowClientId", apps.flow_client_id)
 pulumi.export("flowClientSecret", apps.flow_client_secret)

@@ -12,11 +12,9 @@ import difflib
 import json
 import os
 import re
-import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -33,11 +31,11 @@ from components.credentials import (
 from components.flow_connector import GLOBAL_REDIRECT
 from components.graph import UserAttributeValue
 from components.graph import model as graph_model
+from components.packaging import function_module
 from components.signup_function import hosting_problems
 
 # The allowlist is validated by the very rule the function applies at run time.
-sys.path.append(str(Path(__file__).resolve().parent / "functions"))
-import signup_rules
+signup_rules = function_module("signup_rules")
 
 NAMESPACE = CONFIG_NAMESPACE
 DEFAULT_REDIRECT_URI = GLOBAL_REDIRECT

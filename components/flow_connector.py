@@ -13,6 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.b2c_tenant import B2CTenant
+from components.packaging import function_module
+
+# The routes the function serves, described once (functions/web_api_spec.py).
+web_api_spec = function_module("web_api_spec")
 
 GLOBAL_REDIRECT = "https://global.consent.azure-apim.net/redirect"
 SECURITY_NAME = "oauth2_auth"
@@ -144,6 +148,17 @@ def imported_operations(source: Mapping[str, Any], origin: str = "the API descri
     return {"paths": paths, **shared}
 
 
+def api_scope(settings: Mapping[str, Any]) -> str:
+    """The web API's own scope among the connector's scopes (the others are openid and offline_access)."""
+    scopes = str(settings["scope"]).split()
+    return next((scope for scope in scopes if scope.startswith("https://")), scopes[0])
+
+
+def web_api_operations(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The actions of our own web API (GetMe, CheckEmail), each secured with the connector's scheme."""
+    return dict(web_api_spec.swagger_operations(SECURITY_NAME, api_scope(settings)))
+
+
 def api_definition(
     settings: Mapping[str, Any],
     *,
@@ -156,8 +171,7 @@ def api_definition(
     secured with an OAuth2 access-code flow against the user flow. `operations` holds `paths`
     and the definitions, parameters and responses they reference (see imported_operations)."""
     operations = operations or {}
-    scopes = str(settings["scope"]).split()
-    api_scope = next((scope for scope in scopes if scope.startswith("https://")), scopes[0])
+    scope = api_scope(settings)
     return {
         "swagger": "2.0",
         "info": {
@@ -178,9 +192,9 @@ def api_definition(
                 "flow": "accessCode",
                 "authorizationUrl": settings["authorizationUrl"],
                 "tokenUrl": settings["tokenUrl"],
-                "scopes": {api_scope: "Access the web API"},
+                "scopes": {scope: "Access the web API"},
             }
         },
-        "security": [{SECURITY_NAME: [api_scope]}],
+        "security": [{SECURITY_NAME: [scope]}],
         "tags": [],
     }

@@ -22,7 +22,9 @@ from pulumi_azure_native import (
 )
 
 from components.code_deployment import FunctionCodeDeployment
-from components.packaging import PYTHON_VERSIONS
+from components.packaging import PYTHON_VERSIONS, function_module
+
+web_api_spec = function_module("web_api_spec")
 
 # Built-in role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -101,6 +103,9 @@ class SignupFunctionArgs:
     maximum_instances: int = 40
     instance_memory_mb: int = 2048
     signup_messages: str = ""  # SIGNUP_MESSAGES: texts by language; "" for the built-in ones
+    # The web API's token check by field (issuer, audience, scope, policy, jwks_url); the app
+    # settings they become are named in functions/web_api_spec.py. Empty: the web API answers 503.
+    token_validation: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,11 +123,17 @@ class SignupFunctionArgs:
             raise ValueError("; ".join(f"{name} {getattr(self, name)!r} {why}" for name, why in problems))
         if not self.allowed_domains:
             raise ValueError("allowed_domains must list at least one domain")
+        fields = set(web_api_spec.TOKEN_SETTINGS)
+        if self.token_validation and set(self.token_validation) != fields:
+            raise ValueError(
+                f"token_validation has {sorted(self.token_validation)}: give exactly {sorted(fields)}, or none"
+            )
 
 
 class SignupFunction(pulumi.ComponentResource):
     function_base_url: pulumi.Output[str]
     validate_signup_url: pulumi.Output[str]
+    web_api_base_url: pulumi.Output[str]
     app_name: pulumi.Output[str]
     identity_principal_id: pulumi.Output[str]
     key_vault_uri: pulumi.Output[str]
@@ -154,6 +165,7 @@ class SignupFunction(pulumi.ComponentResource):
 
         self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
         self.validate_signup_url = pulumi.Output.concat(self.function_base_url, "/", VALIDATE_ROUTE)
+        self.web_api_base_url = pulumi.Output.concat(self.function_base_url, web_api_spec.BASE_PATH)
         self.app_name = app.name
         self.identity_principal_id = identity.principal_id
         self.key_vault_uri = vault.properties.vault_uri
@@ -161,6 +173,7 @@ class SignupFunction(pulumi.ComponentResource):
             {
                 "function_base_url": self.function_base_url,
                 "validate_signup_url": self.validate_signup_url,
+                "web_api_base_url": self.web_api_base_url,
                 "app_name": self.app_name,
                 "identity_principal_id": self.identity_principal_id,
                 "key_vault_uri": self.key_vault_uri,
@@ -313,6 +326,9 @@ class SignupFunction(pulumi.ComponentResource):
         }
         if args.signup_messages:
             settings["SIGNUP_MESSAGES"] = args.signup_messages
+        settings.update(
+            {web_api_spec.TOKEN_SETTINGS[key]: value for key, value in args.token_validation.items()}
+        )
         always_ready = (
             [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=args.always_ready_instances)]
             if args.always_ready_instances

@@ -18,18 +18,13 @@ from urllib.parse import urlsplit
 import azure.functions as func
 import jwt
 import signup_rules
+import web_api_spec
 
 logger = logging.getLogger("b2c_signup.web_api")
 REALM = "b2c-signup"
 LEEWAY_SECONDS = 60
 KEYS_RETRY_AFTER_SECONDS = 30
-SETTING_NAMES = (
-    "B2C_TOKEN_ISSUER",
-    "B2C_TOKEN_AUDIENCE",
-    "B2C_TOKEN_SCOPE",
-    "B2C_TOKEN_POLICY",
-    "B2C_JWKS_URL",
-)
+SETTING_NAMES = tuple(web_api_spec.TOKEN_SETTINGS.values())
 
 
 class TokenSettings(NamedTuple):
@@ -58,7 +53,7 @@ def load_token_settings(environ: Mapping[str, str]) -> tuple[TokenSettings | Non
         problems.append("B2C_JWKS_URL must be https (http only on loopback, for local runs)")
     if problems:
         return None, problems
-    return TokenSettings(*values.values()), []
+    return TokenSettings(**{field: values[name] for field, name in web_api_spec.TOKEN_SETTINGS.items()}), []
 
 
 class TokenValidator:

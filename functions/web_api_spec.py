@@ -7,6 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 BASE_PATH = "/api"
+# The token check's app settings, by TokenSettings field: the program sets them, web_api.py reads
+# them, and the policy pack knows them for public values although "TOKEN" is in their names.
+TOKEN_SETTINGS = {
+    "issuer": "B2C_TOKEN_ISSUER",
+    "audience": "B2C_TOKEN_AUDIENCE",
+    "scope": "B2C_TOKEN_SCOPE",
+    "policy": "B2C_TOKEN_POLICY",
+    "jwks_url": "B2C_JWKS_URL",
+}
 
 ME = {
     "route": "me",

@@ -26,6 +26,7 @@ from pulumi_policy import (
 # the standard library only: the pack's own virtualenv holds just pulumi and pulumi-policy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components.credentials import redirect_uri_problem
+from components.packaging import function_module
 
 STORAGE = "azure-native:storage:StorageAccount"
 WEB_APP = "azure-native:web:WebApp"
@@ -40,8 +41,13 @@ _SECRET_NAME = re.compile(
     r"(PASSWORD|SECRET|ACCESSKEY|ACCOUNTKEY|APIKEY|_KEY$|TOKEN|CONNECTIONSTRING|CONNECTION_STRING)", re.I
 )
 _SECRET_VALUE = re.compile(r"(AccountKey=|SharedAccessKey=|sig=|-----BEGIN [A-Z ]*PRIVATE KEY-----)", re.I)
-# Not secrets although their names say so: identity-based settings and the App Insights endpoint string.
-_NOT_SECRET = ("APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+# Not secrets although their names say so: identity-based settings, the App Insights endpoint
+# string, and the web API's token rules (issuer, audience, scope: published by B2C anyway).
+_NOT_SECRET = (
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    *function_module("web_api_spec").TOKEN_SETTINGS.values(),
+)
 _KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(", re.I)
 
 

@@ -152,12 +152,22 @@ def test_outputs_are_exactly_as_specified(stack: Run) -> None:
         "userFlowId",
         "runUserFlowUrl",
         "webApiAppId",
+        "webApiBaseUrl",
         "webApiScope",
+        "tokenValidation",
         "flowClientId",
         "flowClientSecret",
         "flowConnector",
     }
     assert stack.secret_outputs == {"flowClientSecret"}
+    assert stack.outputs["webApiBaseUrl"] == FUNCTION_URL.removesuffix("/validate-signup")
+    assert stack.outputs["tokenValidation"] == {
+        "issuer": f"https://contosob2c.b2clogin.com/{CONFIG['b2c-signup:tenantId']}/v2.0/",
+        "audience": stack.outputs["webApiAppId"],
+        "scope": "access",
+        "jwksUri": f"{LOGIN}/B2C_1_signupsignin/discovery/v2.0/keys",
+        "metadataUrl": f"{LOGIN}/B2C_1_signupsignin/v2.0/.well-known/openid-configuration",
+    }
     assert stack.outputs["validateSignupUrl"] == FUNCTION_URL
     assert stack.outputs["userFlowId"] == "B2C_1_signupsignin"
     assert stack.outputs["webApiScope"] == "https://contosob2c.onmicrosoft.com/api/access"
@@ -176,6 +186,19 @@ def test_outputs_are_exactly_as_specified(stack: Run) -> None:
         "scope": "https://contosob2c.onmicrosoft.com/api/access offline_access openid",
         "clientId": stack.outputs["flowClientId"],
         "redirectUris": ["https://global.consent.azure-apim.net/redirect"],
+    }
+
+
+def test_the_web_api_checks_tokens_against_what_the_stack_exports(stack: Run) -> None:
+    app = stack.one("azure-native:web:WebApp").inputs
+    settings = {s["name"]: s["value"] for s in app["siteConfig"]["appSettings"]}
+    validation = stack.outputs["tokenValidation"]
+    assert {name: settings[name] for name in settings if name.startswith(("B2C_TOKEN_", "B2C_JWKS"))} == {
+        "B2C_TOKEN_ISSUER": validation["issuer"],
+        "B2C_TOKEN_AUDIENCE": validation["audience"],
+        "B2C_TOKEN_SCOPE": validation["scope"],
+        "B2C_TOKEN_POLICY": "B2C_1_signupsignin",
+        "B2C_JWKS_URL": validation["jwksUri"],
     }
 
 

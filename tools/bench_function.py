@@ -4,9 +4,11 @@ Usage: python -m tools.bench_function [--requests 20000] [--imports 7]
 
 Prints in-process decisions per second and p50/p99 latency of a typical admitted request, next to a
 reference that only parses the JSON, validates the address with email-validator and answers; the
-import time of the function app module over that of azure.functions alone (its share of cold
-start); and the size of the built package. Targets: cost per request <= 2x the reference, p99 <=
-1 ms, import ratio <= 1.3, package <= 2 MiB. Exits 1, naming each, when a target is missed.
+same for an authenticated GET /api/me with cached signing keys, next to PyJWT's own decode of that
+token; the import time of the function app module over that of azure.functions alone (its share of
+cold start); and the size of the built package. Targets: cost per request <= 2x the reference (both
+routes), p99 <= 1 ms (sign-up gate), import ratio <= 1.3, package <= 8 MiB. Exits 1, naming each,
+when a target is missed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from tools import FUNCTIONS_DIR
 TARGET_P99_US = 1000.0
 TARGET_COST_RATIO = 2.0
 TARGET_IMPORT_RATIO = 1.3
-TARGET_PACKAGE_BYTES = 2 * 1024 * 1024
+# cryptography (RS256 for the web API) is most of it.
+TARGET_PACKAGE_BYTES = 8 * 1024 * 1024
 BENCH_ENV = {
     "ALLOWED_EMAIL_DOMAINS": "contoso.com,*.fabrikam.com,northwind.example",
     "BASIC_AUTH_USERNAME": "b2c-connector",
@@ -48,6 +51,11 @@ TYPICAL_CLAIMS = {
     "client_id": "93fd07aa-333c-409d-955d-96008fd08dd9",
     "ui_locales": "en-US",
 }
+
+
+ISSUER = "https://contosob2c.b2clogin.com/4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90/v2.0/"
+AUDIENCE = "7c6b5a49-3827-4615-a0b9-c8d7e6f50413"
+POLICY = "B2C_1_signupsignin"
 
 
 def _latencies(handler: Callable[[], object], count: int) -> list[float]:
@@ -87,6 +95,12 @@ def request_benchmark(count: int) -> dict[str, dict[str, float]]:
 
     if json.loads(ours().get_body())["action"] != "Continue":  # type: ignore[attr-defined]
         raise SystemExit("the benchmark request was not admitted: check BENCH_ENV")
+    return _compare(ours, reference, count)
+
+
+def _compare(
+    ours: Callable[[], object], reference: Callable[[], object], count: int
+) -> dict[str, dict[str, float]]:
     results: dict[str, list[float]] = {"function": [], "reference": []}
     for _ in range(5):  # interleaved rounds, so drift on a busy machine hits both alike
         for name, handler in (("function", ours), ("reference", reference)):
@@ -100,6 +114,61 @@ def request_benchmark(count: int) -> dict[str, dict[str, float]]:
             "p99_us": ordered[int(len(ordered) * 0.99)],
         }
     return summary
+
+
+def web_api_benchmark(count: int) -> dict[str, dict[str, float]]:
+    """GET /api/me through the app's own route with the keys cached (one JWKS fetch from a loopback
+    server, as the first request after start-up does), against PyJWT decoding the same token."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tools.loopback import JsonHandler, serve
+    from tools.serve import http_routes
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks = {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1"}]}
+
+    class Keys(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+            self.answer(200, jwks)
+
+    server = serve(Keys)
+    os.environ.update(
+        {
+            "B2C_TOKEN_ISSUER": ISSUER,
+            "B2C_TOKEN_AUDIENCE": AUDIENCE,
+            "B2C_TOKEN_SCOPE": "access",
+            "B2C_TOKEN_POLICY": POLICY,
+            "B2C_JWKS_URL": f"http://127.0.0.1:{server.server_address[1]}/keys",
+        }
+    )
+    sys.path.insert(0, str(FUNCTIONS_DIR))
+    import azure.functions as func
+    import function_app
+
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 3600, "nbf": now, "iat": now, "tfp": POLICY}
+    claims |= {"scp": "access", "oid": "5f1c6a1e", "name": "Jane Doe", "emails": ["jane@contoso.com"]}
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    request = func.HttpRequest(
+        method="GET", url="http://127.0.0.1/api/me", headers={"Authorization": f"Bearer {token}"}, body=b""
+    )
+    (me,) = [handler for path, _, handler in http_routes(function_app.app, "/api") if path == "/api/me"]
+    public_key = key.public_key()
+
+    def reference() -> object:
+        return jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
+
+    try:
+        answer = me(request)
+        if answer.status_code != 200:
+            raise SystemExit(
+                f"the benchmark token was refused ({answer.status_code}): check the bench settings"
+            )
+        return _compare(lambda: me(request), reference, count)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _import_seconds(module: str) -> float:
@@ -134,33 +203,46 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     requests = request_benchmark(args.requests)
+    # A signature check costs ~100x a decision: a tenth of the requests gives as many samples per second.
+    api = web_api_benchmark(max(args.requests // 10, 500))
     bare, app = import_benchmark(args.imports)
     size = package_size()
     ours, ref = requests["function"], requests["reference"]
     cost_ratio = ref["per_second"] / ours["per_second"]
+    me, decode = api["function"], api["reference"]
+    api_ratio = decode["per_second"] / me["per_second"]
     rows = [
         ("decisions per second", f"{ours['per_second']:,.0f}", f"{ref['per_second']:,.0f}", ""),
         ("p50 latency (us)", f"{ours['p50_us']:.1f}", f"{ref['p50_us']:.1f}", ""),
         ("p99 latency (us)", f"{ours['p99_us']:.1f}", f"{ref['p99_us']:.1f}", "target <= 1000"),
         ("cost per request vs reference", f"{cost_ratio:.2f}x", "1.00x", "target <= 2.00x"),
+        ("/api/me per second", f"{me['per_second']:,.0f}", f"{decode['per_second']:,.0f} (jwt.decode)", ""),
+        ("/api/me p99 latency (us)", f"{me['p99_us']:.1f}", f"{decode['p99_us']:.1f}", ""),
+        ("/api/me cost vs jwt.decode", f"{api_ratio:.2f}x", "1.00x", "target <= 2.00x"),
         ("import time (ms)", f"{app * 1e3:.1f}", f"{bare * 1e3:.1f} (azure.functions)", ""),
         ("import ratio", f"{app / bare:.2f}", "1.00", "target <= 1.30"),
-        ("package size (MiB)", f"{size / 1048576:.2f}", "", "target <= 2.00"),
+        ("package size (MiB)", f"{size / 1048576:.2f}", "", "target <= 8.00"),
     ]
     print(f"{'measure':32} {'function':>14} {'reference':>28}  target")
     for label, mine, theirs, target in rows:
         print(f"{label:32} {mine:>14} {theirs:>28}  {target}")
-    missed = missed_targets(ours["p99_us"], cost_ratio, app / bare, size)
+    missed = missed_targets(ours["p99_us"], cost_ratio, app / bare, size, api_ratio)
     for miss in missed:
         print(f"MISSED: {miss}", file=sys.stderr)
     return 1 if missed else 0
 
 
-def missed_targets(p99_us: float, cost_ratio: float, import_ratio: float, package_bytes: int) -> list[str]:
+def missed_targets(
+    p99_us: float, cost_ratio: float, import_ratio: float, package_bytes: int, api_ratio: float
+) -> list[str]:
     """The targets a run misses, each with its figure."""
     checks = [
         (p99_us <= TARGET_P99_US, f"p99 latency {p99_us:.0f} us > {TARGET_P99_US:.0f} us"),
         (cost_ratio <= TARGET_COST_RATIO, f"cost per request {cost_ratio:.2f}x > {TARGET_COST_RATIO:.2f}x"),
+        (
+            api_ratio <= TARGET_COST_RATIO,
+            f"/api/me cost {api_ratio:.2f}x jwt.decode > {TARGET_COST_RATIO:.2f}x",
+        ),
         (import_ratio <= TARGET_IMPORT_RATIO, f"import ratio {import_ratio:.2f} > {TARGET_IMPORT_RATIO:.2f}"),
         (
             package_bytes <= TARGET_PACKAGE_BYTES,

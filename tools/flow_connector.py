@@ -1,11 +1,13 @@
 """Write the Power Automate custom connector definition for the web API from the stack outputs.
 
-    pulumi stack output --json --show-secrets | python -m tools.flow_connector --out connector/ --api-host api.contoso.com
-    python -m tools.flow_connector --outputs outputs.json --out connector/ --api-host api.contoso.com
+    pulumi stack output --json | python -m tools.flow_connector --out connector/
+    python -m tools.flow_connector --outputs outputs.json --out connector/ --api-host api.contoso.com --paths-from api.json
 
 Writes apiProperties.json (generic OAuth 2 against the user flow's B2C endpoints) and
-apiDefinition.swagger.json (the web API, secured with an OAuth2 access-code flow). The client
-secret is never written: give it to paconn at create time, as printed at the end.
+apiDefinition.swagger.json (the web API, secured with an OAuth2 access-code flow). By default the
+connector calls the web API this stack deploys (the webApiBaseUrl output) with its actions GetMe and
+CheckEmail; --api-host and --paths-from point it at another API. The client secret is never
+written: give it to paconn at create time, as printed at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.flow_connector import (
     DefinitionError,
@@ -23,6 +26,8 @@ from components.flow_connector import (
     api_properties,
     check_settings,
     imported_operations,
+    web_api_operations,
+    web_api_spec,
 )
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
@@ -55,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outputs", help="stack outputs JSON file (default: standard input)")
     parser.add_argument("--out", required=True, type=Path, help="folder to write the definition into")
     parser.add_argument(
-        "--api-host", required=True, help="host name of the web API the connector calls, e.g. api.contoso.com"
+        "--api-host",
+        help="host name of the web API the connector calls, e.g. api.contoso.com (default: the webApiBaseUrl output's)",
     )
     parser.add_argument(
-        "--base-path", help="base path of the web API (default: the --paths-from document's, else /)"
+        "--base-path",
+        help="base path of the web API (default: the --paths-from document's, else the webApiBaseUrl output's)",
     )
     parser.add_argument("--title", default="B2C web API", help="connector title")
     parser.add_argument(
@@ -73,15 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    settings = _load_outputs(args.outputs)["flowConnector"]
+    outputs = _load_outputs(args.outputs)
+    settings = outputs["flowConnector"]
     if problems := check_settings(settings):
         raise SystemExit("The flowConnector output is incomplete:\n  " + "\n  ".join(problems))
-    if not _HOST.match(args.api_host):
+    own_api = urlsplit(str(outputs.get("webApiBaseUrl") or ""))
+    api_host = args.api_host or (own_api.netloc if own_api.scheme == "https" else "")
+    if not api_host:
         raise SystemExit(
-            f"--api-host {args.api_host!r} must be a host name such as api.contoso.com (no scheme or path)"
+            "No web API host: the stack outputs have no https webApiBaseUrl (run `pulumi up` with this version "
+            "first), or pass --api-host api.contoso.com for another API"
         )
-    operations: dict[str, Any] = {}
+    if not _HOST.match(api_host):
+        raise SystemExit(
+            f"--api-host {api_host!r} must be a host name such as api.contoso.com (no scheme or path)"
+        )
     base_path = args.base_path
+    operations: dict[str, Any]
     if args.paths_from:
         origin = f"--paths-from {args.paths_from}"
         try:
@@ -95,12 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         except DefinitionError as exc:
             raise SystemExit(str(exc)) from None
         base_path = base_path or source.get("basePath")
+    else:
+        # Without --paths-from the API is ours, perhaps behind a custom domain (--api-host).
+        operations = web_api_operations(settings)
+        base_path = base_path or own_api.path or web_api_spec.BASE_PATH
 
     args.out.mkdir(parents=True, exist_ok=True)
     files = {
         "apiProperties.json": api_properties(settings, mode=args.redirect_mode),
         "apiDefinition.swagger.json": api_definition(
-            settings, title=args.title, host=args.api_host, base_path=base_path or "/", operations=operations
+            settings, title=args.title, host=api_host, base_path=base_path or "/", operations=operations
         ),
     }
     for name, document in files.items():

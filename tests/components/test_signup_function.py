@@ -57,6 +57,7 @@ def build(**overrides: Any) -> Run:
         pulumi.export("app", function.app_name)
         pulumi.export("principal", function.identity_principal_id)
         pulumi.export("vault", function.key_vault_uri)
+        pulumi.export("web_api", function.web_api_base_url)
 
     return run(program)
 
@@ -222,6 +223,26 @@ def test_production_knobs_reach_the_app() -> None:
     assert stack.one("azure-native:storage:StorageAccount").inputs["resourceGroupName"] == "rg-existing"
 
 
+def test_the_token_rules_become_the_settings_the_web_api_reads() -> None:
+    rules = {
+        "issuer": "https://contosob2c.b2clogin.com/4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90/v2.0/",
+        "audience": "7c6b5a49-3827-4615-a0b9-c8d7e6f50413",
+        "scope": "access",
+        "policy": "B2C_1_signupsignin",
+        "jwks_url": "https://contosob2c.b2clogin.com/contosob2c.onmicrosoft.com/B2C_1_signupsignin/discovery/v2.0/keys",
+    }
+    stack = build(token_validation=rules)
+    from web_api import load_token_settings
+
+    settings, problems = load_token_settings(settings_of(stack))
+    assert problems == [] and settings is not None and settings._asdict() == rules
+    assert stack.outputs["web_api"] == stack.outputs["base"] + "/api"
+
+
+def test_without_token_rules_no_token_setting_is_written(stack: Run) -> None:
+    assert not [name for name in settings_of(stack) if name.startswith(("B2C_TOKEN", "B2C_JWKS"))]
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
@@ -230,6 +251,7 @@ def test_production_knobs_reach_the_app() -> None:
         ({"maximum_instances": 10}, "maximum_instances 10"),
         ({"always_ready_instances": -1}, "always_ready_instances -1"),
         ({"allowed_domains": []}, "allowed_domains"),
+        ({"token_validation": {"issuer": "https://x/v2.0/"}}, "token_validation has \\['issuer'\\]"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(change: dict[str, Any], fragment: str) -> None:

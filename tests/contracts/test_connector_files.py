@@ -112,20 +112,28 @@ API_SWAGGER = {
 }
 
 CASES = {
-    "generic redirect URI only": ((GLOBAL_REDIRECT,), ()),
-    "per-connector redirect URI": ((GLOBAL_REDIRECT, PER_CONNECTOR), ()),
-    "paths from an API swagger": ((GLOBAL_REDIRECT,), ("--paths-from", "api.swagger.json")),
+    "generic redirect URI only": ((GLOBAL_REDIRECT,), ("--api-host", HOST)),
+    "per-connector redirect URI": ((GLOBAL_REDIRECT, PER_CONNECTOR), ("--api-host", HOST)),
+    "paths from an API swagger": (
+        (GLOBAL_REDIRECT,),
+        ("--api-host", HOST, "--paths-from", "api.swagger.json"),
+    ),
+    "this stack's web API": ((GLOBAL_REDIRECT,), ()),
 }
 
 
 def write_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> Path:
     redirect_uris, extra = CASES[case]
     (tmp_path / "api.swagger.json").write_text(json.dumps(API_SWAGGER))
-    outputs = {"flowConnector": settings(*redirect_uris), "flowClientSecret": SECRET}
+    outputs = {
+        "flowConnector": settings(*redirect_uris),
+        "flowClientSecret": SECRET,
+        "webApiBaseUrl": f"https://{HOST}/api",
+    }
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(outputs)))
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "connector"
-    assert flow_connector.main(["--out", str(out), "--api-host", HOST, *extra]) == 0
+    assert flow_connector.main(["--out", str(out), *extra]) == 0
     return out
 
 

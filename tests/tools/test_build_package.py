@@ -32,7 +32,14 @@ def test_contents(built: Path) -> None:
         names = archive.namelist()
         infos = archive.infolist()
     top_level = sorted(n for n in names if not n.startswith(".python_packages/"))
-    assert top_level == ["function_app.py", "host.json", "requirements.txt", "signup_rules.py"]
+    assert top_level == [
+        "function_app.py",
+        "host.json",
+        "requirements.txt",
+        "signup_rules.py",
+        "web_api.py",
+        "web_api_spec.py",
+    ]
     for package in (
         "azure/functions/__init__.py",
         "email_validator/__init__.py",

@@ -186,3 +186,38 @@ def test_a_missing_outputs_file_is_one_line_that_says_how_to_make_it(tmp_path: P
         flow_connector.main(
             ["--outputs", str(tmp_path / "missing.json"), "--out", str(tmp_path), "--api-host", "a.example"]
         )
+
+
+def test_by_default_the_connector_calls_this_stacks_web_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "sys.stdin",
+        io.StringIO(json.dumps({**OUTPUTS, "webApiBaseUrl": "https://func-dev.azurewebsites.net/api"})),
+    )
+    assert flow_connector.main(["--out", str(tmp_path)]) == 0
+    swagger = json.loads((tmp_path / "apiDefinition.swagger.json").read_text())
+    assert swagger["host"] == "func-dev.azurewebsites.net" and swagger["basePath"] == "/api"
+    actions = {
+        path: {verb: operation["operationId"] for verb, operation in item.items()}
+        for path, item in swagger["paths"].items()
+    }
+    assert actions == {"/me": {"get": "GetMe"}, "/check-email": {"post": "CheckEmail"}}
+    assert set(swagger["definitions"]) == {"Me", "EmailToCheck", "EmailCheck"}
+
+
+def test_a_custom_domain_in_front_of_this_stacks_api_keeps_its_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    swagger = write(tmp_path, monkeypatch)["apiDefinition.swagger.json"]
+    assert swagger["host"] == "api.contoso.com" and swagger["basePath"] == "/api"
+    assert set(swagger["paths"]) == {"/me", "/check-email"}
+
+
+def test_without_a_web_api_url_or_host_the_error_says_what_to_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(OUTPUTS)))
+    with pytest.raises(SystemExit, match=r"webApiBaseUrl.*--api-host"):
+        flow_connector.main(["--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
