@@ -329,6 +329,12 @@ def _refusal(step: Step, message: str, outcome: Outcome, domain: str | None) -> 
     return Decision(200, block_page(message), outcome, step.value, domain)
 
 
+def admits(domain: str, rules: Sequence[DomainRule]) -> bool:
+    """Whether the allowlist admits an email_domain() result: the sign-up gate and the web API's
+    check-email both ask here."""
+    return any(rule.matches(domain) for rule in rules)
+
+
 def decide(claims: object, rules: Sequence[DomainRule] | None, messages: Messages) -> Decision:
     """Decide a sign-up from the parsed request body. Never raises for any JSON value."""
     if not isinstance(claims, dict):
@@ -343,6 +349,6 @@ def decide(claims: object, rules: Sequence[DomainRule] | None, messages: Message
     domain = email_domain(find_email(claims))
     if domain is None:
         return _refusal(step, messages.invalid_email, Outcome.NO_VALID_EMAIL, None)
-    if any(rule.matches(domain) for rule in rules):
+    if admits(domain, rules):
         return Decision(200, continue_reply(), Outcome.ADMITTED, step.value, domain)
     return _refusal(step, messages.denied, Outcome.REFUSED_DOMAIN, domain)

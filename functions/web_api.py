@@ -140,7 +140,7 @@ def check_email(
     domain = signup_rules.email_domain(email)
     if domain is None:
         return 200, {"email": email, "domain": None, "allowed": False, "reason": "invalid-address"}
-    allowed = any(rule.matches(domain) for rule in rules)
+    allowed = signup_rules.admits(domain, rules)
     return 200, {
         "email": email,
         "domain": domain,
