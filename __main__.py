@@ -69,7 +69,7 @@ function = SignupFunction(
         token_validation={
             "issuer": token_validation["issuer"],
             "audience": apps.web_api_client_id,
-            "scope": config.api_scope,
+            "scope": token_validation["scope"],
             "policy": config.policy_id,
             "jwks_url": token_validation["jwksUri"],
         },
