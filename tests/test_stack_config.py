@@ -29,14 +29,21 @@ def loaded(secret: str | None = SECRET, **values: Any) -> stack_config.StackConf
         value = raw.get(key)
         return None if value is None else value if isinstance(value, str) else json.dumps(value)
 
-    def get_secret(key: str) -> pulumi.Output[str] | None:
-        return pulumi.Output.secret(secret) if key == "b2cClientSecret" and secret else None
+    created: list[pulumi.Output[str]] = []
 
-    config = load(get, get_secret, "dev")
-    if config.b2c.client_secret is not None:
-        # Settle the Output here rather than leave a pending coroutine to a later test's loop.
-        assert asyncio.get_event_loop().run_until_complete(config.b2c.client_secret.future()) == secret
-    return config
+    def get_secret(key: str) -> pulumi.Output[str] | None:
+        if key != "b2cClientSecret" or not secret:
+            return None
+        created.append(pulumi.Output.secret(secret))
+        return created[-1]
+
+    try:
+        return load(get, get_secret, "dev")
+    finally:
+        # Settle every Output here, also when load refuses the config, rather than leave a pending
+        # coroutine to a later test's loop.
+        for output in created:
+            assert asyncio.get_event_loop().run_until_complete(output.future()) == secret
 
 
 def test_defaults_give_the_documented_setup() -> None:
