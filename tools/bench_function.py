@@ -139,7 +139,7 @@ def web_api_benchmark(count: int) -> dict[str, dict[str, float]]:
             "B2C_TOKEN_AUDIENCE": AUDIENCE,
             "B2C_TOKEN_SCOPE": "access",
             "B2C_TOKEN_POLICY": POLICY,
-            "B2C_JWKS_URL": f"http://127.0.0.1:{server.server_address[1]}/keys",
+            "B2C_JWKS_URL": f"{server.origin}/keys",
         }
     )
     sys.path.insert(0, str(FUNCTIONS_DIR))
@@ -167,8 +167,7 @@ def web_api_benchmark(count: int) -> dict[str, dict[str, float]]:
             )
         return _compare(lambda: me(request), reference, count)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 def _import_seconds(module: str) -> float:

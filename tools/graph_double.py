@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from tools.loopback import JsonHandler, serve
 
 TOKEN = "double-access-token"  # noqa: S105 - what the double accepts, no secret
+# Graph's enums, written here from the documentation on purpose and not imported from
+# components.graph.model: a double that trusts the model's list could not catch its mistakes.
 STEPS = ("postFederationSignup", "postAttributeCollection", "preTokenIssuance")
 INPUT_TYPES = {
     "textBox",
@@ -136,15 +138,14 @@ class GraphDouble:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.origin
 
     def __enter__(self) -> GraphDouble:
         self._server = serve(self._handler_class)
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     # -- test controls ---------------------------------------------------------------------
 

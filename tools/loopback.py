@@ -26,8 +26,18 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+class LoopbackServer(ThreadingHTTPServer):
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> LoopbackServer:
+    server = LoopbackServer(("127.0.0.1", 0), handler)
     # shutdown() waits for the serve loop's next poll: at the default 0.5 s that was a quarter of
     # the whole suite, spent closing doubles.
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()

@@ -121,25 +121,16 @@ def simulate(url: str, claims: dict[str, Any], username: str | None, password: s
         url, data=json.dumps(claims).encode(), headers=headers, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=B2C_TIMEOUT_SECONDS) as reply:  # noqa: S310
-            return interpret(
-                reply.status,
-                reply.headers.get("Content-Type", ""),
-                reply.read(),
-                claims["step"],
-                "Authorization" in headers,
-            )
-    except urllib.error.HTTPError as exc:
-        return interpret(
-            exc.code,
-            exc.headers.get("Content-Type", ""),
-            exc.read(),
-            claims["step"],
-            "Authorization" in headers,
-        )
+        try:
+            reply = urllib.request.urlopen(request, timeout=B2C_TIMEOUT_SECONDS)  # noqa: S310
+        except urllib.error.HTTPError as refused:  # a 4xx/5xx is an answer B2C reads too
+            reply = refused
+        with reply:
+            status, content_type, body = reply.status, reply.headers.get("Content-Type", ""), reply.read()
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         return Verdict(2, f"transport error calling {url}: {reason}")
+    return interpret(status, content_type, body, claims["step"], "Authorization" in headers)
 
 
 def main(argv: list[str] | None = None) -> int:

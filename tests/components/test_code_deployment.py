@@ -40,9 +40,9 @@ def package(tmp_path: Path) -> Path:
     return path
 
 
-def inputs(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]:
-    provider = FunctionCodeDeploymentProvider()
-    news = {
+def news(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]:
+    """The resource's inputs as the program gives them, before check."""
+    return {
         "app_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/func-x",
         "scm_url": kudu.url,
         "package_path": str(package),
@@ -51,7 +51,10 @@ def inputs(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]
         "poll_seconds": 0.05,
         **extra,
     }
-    result = provider.check({}, news)
+
+
+def inputs(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]:
+    result = FunctionCodeDeploymentProvider().check({}, news(kudu, package, **extra))
     assert result.failures == [], [(f.property, f.reason) for f in result.failures]
     return result.inputs
 

@@ -5,7 +5,6 @@ commit it names stored them."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.components.graph.conftest import stack_config
+from tests.components.test_code_deployment import news
 from tests.conftest import PROJECT_DIR
 from tests.doubles.engine import run_in_engine
 from tests.doubles.one_deploy_double import OneDeployDouble
@@ -51,18 +51,7 @@ def test_the_one_deploy_provider_of_existing_stacks_still_works(tmp_path: Path) 
     package.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     kudu = OneDeployDouble()
     try:
-        done = run_in_engine(
-            BLOBS["FunctionCodeDeploymentProvider"],
-            {},
-            {
-                "app_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/func-x",
-                "scm_url": kudu.url,
-                "package_path": str(package),
-                "package_sha256": hashlib.sha256(package.read_bytes()).hexdigest(),
-                "timeout_seconds": 30,
-                "poll_seconds": 0.05,
-            },
-        )
+        done = run_in_engine(BLOBS["FunctionCodeDeploymentProvider"], {}, news(kudu, package))
     finally:
         kudu.close()
     assert done["id"] == kudu.deployment_id

@@ -42,7 +42,7 @@ class B2CLoginDouble:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.origin
 
     @property
     def issuer(self) -> str:
@@ -52,8 +52,7 @@ class B2CLoginDouble:
         return f"{self.origin}/contosob2c.onmicrosoft.com/{POLICY}/{path}"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()

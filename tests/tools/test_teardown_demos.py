@@ -198,8 +198,8 @@ def arm() -> Iterator[tuple[str, list[str]]]:
             self.answer(202 if "kv-deleted" in self.path else 404)
 
     server = serve(Handler)
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
+    yield server.origin, seen
+    server.stop()
 
 
 def test_purging_a_soft_deleted_vault_through_arm(arm: tuple[str, list[str]]) -> None:
