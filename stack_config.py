@@ -31,11 +31,10 @@ from components.credentials import (
 from components.flow_connector import GLOBAL_REDIRECT
 from components.graph import UserAttributeValue
 from components.graph import model as graph_model
-from components.packaging import function_module
 from components.signup_function import hosting_problems
 
 # The allowlist is validated by the very rule the function applies at run time.
-signup_rules = function_module("signup_rules")
+from functions import signup_rules
 
 NAMESPACE = CONFIG_NAMESPACE
 DEFAULT_REDIRECT_URI = GLOBAL_REDIRECT

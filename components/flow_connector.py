@@ -13,10 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.b2c_tenant import B2CTenant
-from components.packaging import function_module
-
-# The routes the function serves, described once (functions/web_api_spec.py).
-web_api_spec = function_module("web_api_spec")
+from functions import web_api_spec  # the routes the function serves, described once
 
 GLOBAL_REDIRECT = "https://global.consent.azure-apim.net/redirect"
 SECURITY_NAME = "oauth2_auth"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib
 import os
 import subprocess
 import sys
@@ -25,7 +24,6 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_DIR / "functions"
@@ -144,14 +142,6 @@ def build_package(out: Path, python_version: str = "3.12", functions_dir: Path =
         entries = write_zip(out, files)
     data = out.read_bytes()
     return Package(path=out, size=len(data), sha256=hashlib.sha256(data).hexdigest(), entries=entries)
-
-
-def function_module(name: str) -> ModuleType:
-    """A module of the function app itself (its rules, its route description), so the program
-    applies what the deployed function applies instead of a copy of it."""
-    if str(FUNCTIONS_DIR) not in sys.path:
-        sys.path.append(str(FUNCTIONS_DIR))
-    return importlib.import_module(name)
 
 
 def describe(path: Path) -> Package:

@@ -22,9 +22,8 @@ from pulumi_azure_native import (
 )
 
 from components.code_deployment import FunctionCodeDeployment
-from components.packaging import PYTHON_VERSIONS, function_module
-
-web_api_spec = function_module("web_api_spec")
+from components.packaging import PYTHON_VERSIONS
+from functions import web_api_spec
 
 # Built-in role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"

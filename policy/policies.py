@@ -26,7 +26,7 @@ from pulumi_policy import (
 # the standard library only: the pack's own virtualenv holds just pulumi and pulumi-policy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components.credentials import redirect_uri_problem
-from components.packaging import function_module
+from functions import web_api_spec
 
 STORAGE = "azure-native:storage:StorageAccount"
 WEB_APP = "azure-native:web:WebApp"
@@ -46,7 +46,7 @@ _SECRET_VALUE = re.compile(r"(AccountKey=|SharedAccessKey=|sig=|-----BEGIN [A-Z 
 _NOT_SECRET = (
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    *function_module("web_api_spec").TOKEN_SETTINGS.values(),
+    *web_api_spec.TOKEN_SETTINGS.values(),
 )
 _KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(", re.I)
 

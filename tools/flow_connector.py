@@ -27,8 +27,8 @@ from components.flow_connector import (
     check_settings,
     imported_operations,
     web_api_operations,
-    web_api_spec,
 )
+from functions import web_api_spec
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 
