@@ -38,7 +38,10 @@ SITE_PACKAGES = ".python_packages/lib/site-packages"
 PLATFORM = "manylinux2014_x86_64"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Never shipped, whatever .funcignore says: caches, byte code, local settings and secrets.
-ALWAYS_EXCLUDED = ("__pycache__/", "*.pyc", "*.pyo", "local.settings.json", ".python_packages/", ".venv/")
+ALWAYS_EXCLUDED = (
+    "__pycache__/", "*.pyc", "*.pyo", "local.settings.json", ".python_packages/", ".venv/",
+    ".mypy_cache/", ".ruff_cache/", ".pytest_cache/",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
