@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components.graph import model
+from components.graph.b2c_calls import B2CCalls
 from components.graph.gateway import GraphError, GraphGateway
 from components.graph.provider import GraphProvider, check_result, secrets_of
 
@@ -27,7 +28,8 @@ class ApiConnectorProvider(GraphProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        async def work(graph: GraphGateway) -> dict[str, Any]:
+        async def work(gateway: GraphGateway) -> dict[str, Any]:
+            graph = B2CCalls(gateway)
             existing = await graph.find_connectors(props["display_name"])
             if existing and not props.get("adopt"):
                 ids = ", ".join(item["id"] for item in existing)
@@ -53,7 +55,9 @@ class ApiConnectorProvider(GraphProvider):
         return CreateResult(live["id"], _outputs(props, live["id"], live["certificate_thumbprints"]))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        live = self._run(lambda graph: graph.get_connector(id_), secrets_of(props, model.CONNECTOR_SECRETS))
+        live = self._run(
+            lambda graph: B2CCalls(graph).get_connector(id_), secrets_of(props, model.CONNECTOR_SECRETS)
+        )
         if live is None:
             return ReadResult("", {})
         # Live values win where Graph reports them; the write-only secrets stay as last applied.
@@ -67,7 +71,8 @@ class ApiConnectorProvider(GraphProvider):
         patch = model.connector_patch(changes, news)
         if patch:
             self._run(
-                lambda graph: graph.update_connector(id_, patch), secrets_of(news, model.CONNECTOR_SECRETS)
+                lambda graph: B2CCalls(graph).update_connector(id_, patch),
+                secrets_of(news, model.CONNECTOR_SECRETS),
             )
         thumbprints = (
             model.certificate_thumbprints(news)
@@ -77,7 +82,9 @@ class ApiConnectorProvider(GraphProvider):
         return UpdateResult(_outputs(news, id_, thumbprints))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        self._run(lambda graph: graph.delete_connector(id_), secrets_of(props, model.CONNECTOR_SECRETS))
+        self._run(
+            lambda graph: B2CCalls(graph).delete_connector(id_), secrets_of(props, model.CONNECTOR_SECRETS)
+        )
 
 
 def _outputs(props: dict[str, Any], connector_id: str, thumbprints: list[str]) -> dict[str, Any]:

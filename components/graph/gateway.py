@@ -5,7 +5,7 @@ Requests go through msgraph-core's request adapter (Entra token, redirect and te
 middleware, the same pipeline the Graph SDKs use) as raw JSON, with small typed shapes of our own
 for the few fields we read: B2C user flows exist only in beta, and the beta SDK (676 MB installed)
 would carry thousands of models for six endpoints; the v1.0 SDK's typed builders add nothing
-the shapes below do not.
+the small shapes each platform's calls module reads (b2c_calls.py, external_id_calls.py).
 
 The retry policy is ours, not the SDK's: a write that is not idempotent (POST) is never sent again
 blindly. When its answer is lost (a 5xx, a 504 from a gateway, a dropped connection) the gateway
@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,10 +43,8 @@ from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOpt
 from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 
 from components.credentials import B2CSettings, IdentityConfigError, make_b2c_credential
+from components.graph import permissions
 
-CONNECTORS_PERMISSION = "APIConnectors.ReadWrite.All"
-FLOWS_PERMISSION = "IdentityUserFlow.ReadWrite.All"
-APPLICATIONS_PERMISSION = "Application.ReadWrite.All"
 # Throttled, or failed in a way that may pass: worth another try within the budget.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 
@@ -85,129 +83,6 @@ def _redact(text: str, secrets: tuple[str, ...]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
-
-
-# -- the shapes we read ---------------------------------------------------------------------------
-
-
-class ConnectorJson(TypedDict, total=False):
-    id: str
-    displayName: str  # Graph's names
-    targetUrl: str
-    authenticationConfiguration: dict[str, Any]
-
-
-class FlowJson(TypedDict, total=False):
-    id: str
-    userFlowType: str
-    userFlowTypeVersion: float
-    defaultLanguageTag: str
-    isLanguageCustomizationEnabled: bool
-
-
-class AttributeJson(TypedDict, total=False):
-    id: str
-    userInputType: str
-    isOptional: bool
-    requiresVerification: bool
-    displayName: str
-    userAttributeValues: list[dict[str, Any]]
-
-
-def connector_from_graph(item: ConnectorJson) -> dict[str, Any]:
-    """Live connector state as the providers record it (secrets never come back from Graph)."""
-    auth = item.get("authenticationConfiguration") or {}
-    kind = auth.get("@odata.type")
-    thumbprints: list[str] = []
-    username = None
-    if kind == "#microsoft.graph.basicAuthentication":
-        auth_type, username = "basic", auth.get("username")
-    elif kind == "#microsoft.graph.clientCertificateAuthentication" or "certificateList" in auth:
-        auth_type = "certificate"
-        thumbprints = sorted(
-            c["thumbprint"] for c in auth.get("certificateList") or [] if c.get("thumbprint")
-        )
-    else:
-        auth_type = "none"
-    return {
-        "id": item.get("id"),
-        "display_name": item.get("displayName"),
-        "target_url": item.get("targetUrl"),
-        "auth_type": auth_type,
-        "username": username,
-        "certificate_thumbprints": thumbprints,
-    }
-
-
-def flow_from_graph(item: FlowJson) -> dict[str, Any]:
-    version = item.get("userFlowTypeVersion")
-    return {
-        "id": item.get("id"),
-        "user_flow_type": item.get("userFlowType"),
-        "user_flow_type_version": int(version)
-        if version is not None and version == int(version)
-        else version,
-        "default_language_tag": item.get("defaultLanguageTag"),
-        "is_language_customization_enabled": bool(item.get("isLanguageCustomizationEnabled")),
-    }
-
-
-def attribute_from_graph(item: AttributeJson) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "attribute_id": item.get("id"),
-        "input_type": item.get("userInputType"),
-        "is_optional": bool(item.get("isOptional")),
-        "requires_verification": bool(item.get("requiresVerification")),
-        "display_name": item.get("displayName") or item.get("id"),
-    }
-    choices = [
-        {"name": c.get("name"), "value": c.get("value"), "is_default": bool(c.get("isDefault"))}
-        for c in item.get("userAttributeValues") or []
-    ]
-    if choices:  # as model.normalise_attribute records them: only when there are any
-        found["user_attribute_values"] = choices
-    return found
-
-
-def _connector_body(patch: Mapping[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if "display_name" in patch:
-        body["displayName"] = patch["display_name"]
-    if "target_url" in patch:
-        body["targetUrl"] = patch["target_url"]
-    auth = patch.get("authentication")
-    if auth is not None and auth["type"] == "certificate":
-        body["authenticationConfiguration"] = {
-            "@odata.type": "#microsoft.graph.pkcs12Certificate",
-            "pkcs12Value": auth["pkcs12_value"],
-            "password": auth["password"],
-        }
-    elif auth is not None:
-        body["authenticationConfiguration"] = {
-            "@odata.type": "#microsoft.graph.basicAuthentication",
-            "username": auth["username"],
-            "password": auth["password"],
-        }
-    return body
-
-
-def _assignment(attribute: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "displayName": attribute["display_name"],
-        "isOptional": attribute["is_optional"],
-        "requiresVerification": attribute["requires_verification"],
-        "userInputType": attribute["input_type"],
-    }
-    if create:
-        body["userAttribute"] = {"id": attribute["attribute_id"]}
-    choices = attribute.get("user_attribute_values") or []
-    # A PATCH always names the choices, so that a select attribute turned into a text box loses
-    # them instead of keeping them behind the new input type.
-    if choices or not create:
-        body["userAttributeValues"] = [
-            {"isDefault": c["is_default"], "name": c["name"], "value": c["value"]} for c in choices
-        ]
-    return body
 
 
 # -- the request path ---------------------------------------------------------------------------
@@ -313,7 +188,7 @@ class GraphGateway:
         if close is not None:
             await close()
 
-    async def _send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+    async def send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """One request; the JSON reply (None when empty). `path` is relative to the endpoint
         (v1.0/..., beta/...) or a paging link Graph gave on the same origin."""
         if self._cancelled():
@@ -333,7 +208,7 @@ class GraphGateway:
 
     # -- the retry and error policy every call goes through ------------------------------------
 
-    async def _call(
+    async def call(
         self,
         describe: str,
         permission: str,
@@ -370,7 +245,7 @@ class GraphGateway:
                     failure.status == 409
                     and ambiguous
                     and recover is not None
-                    and (landed := await self._look(describe, permission, recover)) is not None
+                    and (landed := await self.look(describe, permission, recover)) is not None
                 ):
                     return landed
                 if failure.status == 404 and lag_tolerant:
@@ -399,7 +274,7 @@ class GraphGateway:
             if recover is not None:
                 # The write's answer was lost, not its effect: look before sending it again.
                 ambiguous = True
-                if (landed := await self._look(describe, permission, recover)) is not None:
+                if (landed := await self.look(describe, permission, recover)) is not None:
                     return landed
             delay = retry_after if retry_after is not None else self._backoff(attempt)
             if self._clock() + delay > self._deadline:
@@ -418,10 +293,10 @@ class GraphGateway:
         resume = self._clock() + min(0.25 * 2**attempt, 8.0)
         return bool(resume - started <= self.settings.max_lag_seconds and resume <= self._deadline)
 
-    async def _look(
+    async def look(
         self, describe: str, permission: str, recover: Callable[[], Awaitable[T | None]]
     ) -> T | None:
-        return await self._absent_is_none(f"checking whether {describe} landed", permission, recover)
+        return await self.absent_is_none(f"checking whether {describe} landed", permission, recover)
 
     def _error(self, describe: str, permission: str, failure: _GraphReplyError) -> GraphError:
         status, code = failure.status, failure.code
@@ -445,214 +320,29 @@ class GraphGateway:
             f"Microsoft Graph rejected {describe} ({status} {code}): {message}{field_note}", status
         )
 
-    async def _absent_is_none(
+    async def absent_is_none(
         self, describe: str, permission: str, operation: Callable[[], Awaitable[T]]
     ) -> T | None:
         try:
-            return await self._call(describe, permission, operation)
+            return await self.call(describe, permission, operation)
         except GraphError as exc:
             if exc.status == 404:
                 return None
             raise
 
-    async def _pages(
+    async def pages(
         self, describe: str, permission: str, path: str, *, lag_tolerant: bool = False
     ) -> list[Any]:
         """Every item of a collection, following Graph's paging links."""
         items: list[Any] = []
         link: str | None = path
         while link is not None:
-            page = await self._call(
-                describe, permission, functools.partial(self._send, "GET", link), lag_tolerant=lag_tolerant
+            page = await self.call(
+                describe, permission, functools.partial(self.send, "GET", link), lag_tolerant=lag_tolerant
             )
             items += (page or {}).get("value") or []
             link = (page or {}).get("@odata.nextLink")
         return items
-
-    # -- API connectors (v1.0) -----------------------------------------------------------------
-
-    async def get_connector(self, connector_id: str) -> dict[str, Any] | None:
-        found = await self._absent_is_none(
-            f"reading API connector {connector_id}",
-            CONNECTORS_PERMISSION,
-            lambda: self._send("GET", f"v1.0/identity/apiConnectors/{connector_id}"),
-        )
-        return connector_from_graph(found) if found else None
-
-    async def find_connectors(self, display_name: str) -> list[dict[str, Any]]:
-        """Connectors with this display name. Listed and filtered here: whether Graph supports
-        $filter on displayName is undocumented, and a tenant has few connectors."""
-        listed = await self._pages(
-            "listing API connectors", CONNECTORS_PERMISSION, "v1.0/identity/apiConnectors"
-        )
-        return [
-            connector_from_graph(item)
-            for item in listed
-            if str(item.get("displayName") or "").casefold() == display_name.casefold()
-        ]
-
-    async def create_connector(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        describe = f"creating API connector {spec['display_name']!r}"
-
-        async def landed() -> ConnectorJson | None:
-            # Created just before (create looked first), so one connector of this name is ours.
-            matches = await self.find_connectors(spec["display_name"])
-            if len(matches) != 1:
-                return None
-            found: ConnectorJson = await self._send("GET", f"v1.0/identity/apiConnectors/{matches[0]['id']}")
-            return found
-
-        created = await self._call(
-            describe,
-            CONNECTORS_PERMISSION,
-            lambda: self._send("POST", "v1.0/identity/apiConnectors", _connector_body(spec)),
-            recover=landed,
-        )
-        if not created or not created.get("id"):
-            raise GraphError(f"Microsoft Graph returned no connector id while {describe}")
-        return connector_from_graph(created)
-
-    async def update_connector(self, connector_id: str, patch: Mapping[str, Any]) -> None:
-        await self._call(
-            f"updating API connector {connector_id}",
-            CONNECTORS_PERMISSION,
-            lambda: self._send(
-                "PATCH", f"v1.0/identity/apiConnectors/{connector_id}", _connector_body(patch)
-            ),
-            lag_tolerant=True,
-        )
-
-    async def delete_connector(self, connector_id: str) -> None:
-        """Delete; an already absent connector counts as deleted."""
-        await self._absent_is_none(
-            f"deleting API connector {connector_id}",
-            CONNECTORS_PERMISSION,
-            lambda: self._send("DELETE", f"v1.0/identity/apiConnectors/{connector_id}"),
-        )
-
-    # -- user flows (beta only) ----------------------------------------------------------------
-
-    async def get_user_flow(self, flow_id: str) -> dict[str, Any] | None:
-        found = await self._absent_is_none(
-            f"reading user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send("GET", f"beta/identity/b2cUserFlows/{flow_id}"),
-        )
-        return flow_from_graph(found) if found else None
-
-    async def create_user_flow(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        describe = f"creating user flow {spec['flow_id']}"
-        body = {
-            "id": spec["name"],
-            "userFlowType": spec["user_flow_type"],
-            "userFlowTypeVersion": float(spec["user_flow_type_version"]),
-            "defaultLanguageTag": spec["default_language_tag"],
-            "isLanguageCustomizationEnabled": spec["is_language_customization_enabled"],
-        }
-        created = await self._call(
-            describe,
-            FLOWS_PERMISSION,
-            lambda: self._send("POST", "beta/identity/b2cUserFlows", body),
-            recover=lambda: self._send("GET", f"beta/identity/b2cUserFlows/{spec['flow_id']}"),
-        )
-        if not created or not created.get("id"):
-            raise GraphError(f"Microsoft Graph returned no user flow while {describe}")
-        return flow_from_graph(created)
-
-    async def update_user_flow(self, flow_id: str, patch: Mapping[str, Any]) -> None:
-        names = {
-            "default_language_tag": "defaultLanguageTag",
-            "is_language_customization_enabled": "isLanguageCustomizationEnabled",
-        }
-        body = {names[key]: value for key, value in patch.items() if key in names}
-        await self._call(
-            f"updating user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send("PATCH", f"beta/identity/b2cUserFlows/{flow_id}", body),
-            lag_tolerant=True,
-        )
-
-    async def delete_user_flow(self, flow_id: str) -> None:
-        await self._absent_is_none(
-            f"deleting user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send("DELETE", f"beta/identity/b2cUserFlows/{flow_id}"),
-        )
-
-    async def get_connector_configuration(
-        self, flow_id: str, steps: tuple[str, ...]
-    ) -> dict[str, str | None]:
-        """Graph step -> attached connector id (documented for b2cUserFlows, in no OpenAPI)."""
-        config = await self._call(
-            f"reading the API connectors of user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send(
-                "GET",
-                f"beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration?$expand={','.join(steps)}",
-            ),
-        )
-        return {step: ((config or {}).get(step) or {}).get("id") or None for step in steps}
-
-    async def set_connector(self, flow_id: str, step: str, connector_id: str | None) -> None:
-        """Attach (PUT $ref with @odata.id) or detach (PUT $ref with {}, as the docs prescribe)."""
-        body = (
-            {"@odata.id": f"{self.settings.endpoint}/beta/identity/apiConnectors/{connector_id}"}
-            if connector_id
-            else {}
-        )
-        action = (
-            f"attaching API connector {connector_id} to {flow_id} at {step}"
-            if connector_id
-            else f"detaching the API connector of {flow_id} at {step}"
-        )
-        # A connector created moments ago may not have replicated yet: its 404 is waited out.
-        await self._call(
-            action,
-            FLOWS_PERMISSION,
-            lambda: self._send(
-                "PUT", f"beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration/{step}/$ref", body
-            ),
-            lag_tolerant=True,
-        )
-
-    async def list_attributes(self, flow_id: str) -> list[dict[str, Any]]:
-        items = await self._pages(
-            f"reading the attributes of user flow {flow_id}",
-            FLOWS_PERMISSION,
-            f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments",
-            lag_tolerant=True,
-        )
-        return [attribute_from_graph(item) for item in items]
-
-    async def add_attribute(self, flow_id: str, attribute: Mapping[str, Any]) -> None:
-        path = f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments"
-        await self._call(
-            f"adding attribute {attribute['attribute_id']} to user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send("POST", path, _assignment(attribute, create=True)),
-            lag_tolerant=True,
-            recover=lambda: self._send("GET", f"{path}/{attribute['attribute_id']}"),
-        )
-
-    async def update_attribute(self, flow_id: str, attribute: Mapping[str, Any]) -> None:
-        await self._call(
-            f"updating attribute {attribute['attribute_id']} of user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send(
-                "PATCH",
-                f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments/{attribute['attribute_id']}",
-                _assignment(attribute, create=False),
-            ),
-        )
-
-    async def delete_attribute(self, flow_id: str, attribute_id: str) -> None:
-        await self._absent_is_none(
-            f"removing attribute {attribute_id} from user flow {flow_id}",
-            FLOWS_PERMISSION,
-            lambda: self._send(
-                "DELETE", f"beta/identity/b2cUserFlows/{flow_id}/userAttributeAssignments/{attribute_id}"
-            ),
-        )
 
     # -- deleted directory objects (teardown) ------------------------------------------------
 
@@ -662,10 +352,10 @@ class GraphGateway:
         Deleted apps wait 30 days in directory/deletedItems, keeping their identifier URIs taken
         and counting against the directory quota."""
         try:
-            await self._call(
+            await self.call(
                 f"purging deleted app registration {object_id}",
-                APPLICATIONS_PERMISSION,
-                lambda: self._send("DELETE", f"v1.0/directory/deletedItems/{object_id}"),
+                permissions.APPLICATIONS,
+                lambda: self.send("DELETE", f"v1.0/directory/deletedItems/{object_id}"),
             )
         except GraphError as exc:
             if exc.status == 404:

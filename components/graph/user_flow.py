@@ -10,6 +10,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from components.graph import model
+from components.graph.b2c_calls import B2CCalls
 from components.graph.gateway import GraphError, GraphGateway
 from components.graph.provider import GraphProvider, check_result
 
@@ -45,7 +46,7 @@ class UserAttribute(TypedDict, total=False):
     user_attribute_values: list[UserAttributeValue]
 
 
-async def _apply_attributes(graph: GraphGateway, flow_id: str, plan: model.AttributePlan) -> None:
+async def _apply_attributes(graph: B2CCalls, flow_id: str, plan: model.AttributePlan) -> None:
     for attribute in plan.add:
         await graph.add_attribute(flow_id, attribute)
     for attribute in plan.patch:
@@ -85,7 +86,8 @@ class UserFlowProvider(GraphProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         flow_id = props["flow_id"]
 
-        async def work(graph: GraphGateway) -> None:
+        async def work(gateway: GraphGateway) -> None:
+            graph = B2CCalls(gateway)
             existing = await graph.get_user_flow(flow_id)
             if existing is not None and not props.get("adopt"):
                 raise GraphError(
@@ -112,7 +114,7 @@ class UserFlowProvider(GraphProvider):
         return CreateResult(flow_id, {**props})
 
     async def _adopt(
-        self, graph: GraphGateway, live: Mapping[str, Any], props: Mapping[str, Any]
+        self, graph: B2CCalls, live: Mapping[str, Any], props: Mapping[str, Any]
     ) -> dict[str, Any]:
         flow_id = props["flow_id"]
         for prop in ("user_flow_type", "user_flow_type_version"):
@@ -127,7 +129,7 @@ class UserFlowProvider(GraphProvider):
         return await graph.get_connector_configuration(flow_id, _STEP_NAMES)
 
     async def _converge(
-        self, graph: GraphGateway, flow_id: str, props: Mapping[str, Any], attached: Mapping[str, str | None]
+        self, graph: B2CCalls, flow_id: str, props: Mapping[str, Any], attached: Mapping[str, str | None]
     ) -> None:
         # A new flow may come with default attributes (undocumented): listing shows what to change.
         current = await graph.list_attributes(flow_id)
@@ -136,12 +138,12 @@ class UserFlowProvider(GraphProvider):
             if props[prop] != attached[step]:
                 await graph.set_connector(flow_id, step, props[prop])
 
-    async def _roll_back(self, graph: GraphGateway, flow_id: str, cause: BaseException) -> None:
+    async def _roll_back(self, graph: B2CCalls, flow_id: str, cause: BaseException) -> None:
         """Delete the half-made flow in a session of its own: a fresh token, its own budget, and
         sending even while the host stops, since the create's own session may be spent."""
         try:
-            async with graph.session(graph.settings.rollback_seconds) as cleanup:
-                await cleanup.delete_user_flow(flow_id)
+            async with graph.graph.session(graph.graph.settings.rollback_seconds) as cleanup:
+                await B2CCalls(cleanup).delete_user_flow(flow_id)
         except GraphError as exc:
             raise GraphError(
                 f"{cause} Removing the half-created user flow {flow_id} failed as well ({exc}): delete it in the "
@@ -150,7 +152,8 @@ class UserFlowProvider(GraphProvider):
             ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        async def work(graph: GraphGateway) -> dict[str, Any] | None:
+        async def work(gateway: GraphGateway) -> dict[str, Any] | None:
+            graph = B2CCalls(gateway)
             live = await graph.get_user_flow(id_)
             if live is None:
                 return None
@@ -172,7 +175,8 @@ class UserFlowProvider(GraphProvider):
         return ReadResult(id_, outs, {name: outs.get(name) for name in _INPUTS})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        async def work(graph: GraphGateway) -> None:
+        async def work(gateway: GraphGateway) -> None:
+            graph = B2CCalls(gateway)
             patch = {prop: news[prop] for prop in model.FLOW_PATCH_FIELDS if olds.get(prop) != news[prop]}
             if patch:
                 await graph.update_user_flow(id_, patch)
@@ -196,7 +200,7 @@ class UserFlowProvider(GraphProvider):
         return UpdateResult({**news, "flow_id": id_})
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        self._run(lambda graph: graph.delete_user_flow(id_))
+        self._run(lambda graph: B2CCalls(graph).delete_user_flow(id_))
 
 
 class B2CUserFlow(Resource, module="b2c", name="UserFlow"):
