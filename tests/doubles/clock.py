@@ -17,3 +17,6 @@ class VirtualClock:
         self.slept.append(seconds)
         self.time += seconds
         await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
