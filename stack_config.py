@@ -3,7 +3,10 @@
 Every key lives in the `b2c-signup` namespace and is declared in `KEYS`, from which the config
 block of Pulumi.yaml and the README's reference table are generated (`python -m tools.config_docs`).
 A missing or malformed key stops the program before any resource is registered, with a message
-that names the key, shows the bad value (never a secret) and gives a valid example.
+that names the key, shows the bad value (never a secret) and gives a valid example; every problem
+is reported in the same run. The rules themselves belong to the rooms that apply them (tenant
+names, identities, hosting limits, the Graph models, the function's allowlist): this module only
+reads keys and asks them.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import difflib
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pulumi
@@ -24,20 +27,37 @@ from components.b2c_tenant import B2CTenant
 from components.credentials import (
     CONFIG_NAMESPACE,
     IDENTITY_DEFAULTS,
+    MAX_CLIENT_SECRET_DAYS,
     B2CSettings,
-    IdentityConfigError,
+    is_guid,
     redirect_uri_problem,
 )
+from components.external_id_tenant import ExternalIdTenant
 from components.flow_connector import GLOBAL_REDIRECT
 from components.graph import UserAttributeValue
 from components.graph import model as graph_model
-from components.signup_function import hosting_problems
+from components.signup_function import FIRST_GENERATION, Hosting
 
 # The allowlist is validated by the very rule the function applies at run time.
 from functions import signup_rules
 
 NAMESPACE = CONFIG_NAMESPACE
 DEFAULT_REDIRECT_URI = GLOBAL_REDIRECT
+B2C, EXTERNAL_ID = "b2c", "externalId"
+PLATFORMS = (B2C, EXTERNAL_ID)
+PLATFORM_NAMES = {B2C: "Azure AD B2C", EXTERNAL_ID: "Entra External ID"}
+# Namespaces of the providers the program uses: a key there is theirs, never a misspelling of ours.
+PROVIDER_NAMESPACES = frozenset({"azure-native", "azuread", "random", "pulumi", "azure"})
+# The tenant values the shipped stack files carry as examples. A deployment with them would
+# create resources in somebody else's (or nobody's) tenant: `up` stops before any resource.
+SAMPLE_TENANTS = frozenset(
+    {
+        ("contosob2cdev", "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"),
+        ("contosob2c", "7c6b5a49-3827-4615-a0b9-c8d7e6f50413"),
+        ("contosoexternal", "2b8e4f61-9d3c-4a7b-8e15-6c0f9a2d7b34"),
+    }
+)
+CUSTOM_ATTRIBUTE_TYPES = ("string", "boolean", "int64")
 
 
 @dataclass(frozen=True)
@@ -49,7 +69,7 @@ class Key:
     mergeConfig). So every key that is not `required` has a default; "" stands for "not set".
     """
 
-    type: str  # the Pulumi.yaml type: string, integer, boolean, array
+    type: str  # the Pulumi.yaml type: string, integer, boolean, array, object
     description: str
     default: Any = ""
     required: bool = False
@@ -57,25 +77,45 @@ class Key:
     # Pulumi.yaml cannot say `secret: true` for an optional key, because Pulumi then demands
     # that the default, too, be encrypted (validateStackConfigValue).
     secret: bool = False
+    example: str = ""  # a valid value, shown in every message about the key
+    platforms: tuple[str, ...] = PLATFORMS  # where the key means something; elsewhere it is refused
 
 
 KEYS: dict[str, Key] = {
+    "platform": Key(
+        "string",
+        "Identity platform of the tenant: b2c (Azure AD B2C) or externalId (Microsoft Entra External ID).",
+        B2C,
+        example=EXTERNAL_ID,
+    ),
     "tenantName": Key(
         "string",
-        "B2C tenant name: the tenant domain is <tenantName>.onmicrosoft.com, the login host <tenantName>.b2clogin.com.",
+        "Tenant name: the tenant domain is <tenantName>.onmicrosoft.com, the login host <tenantName>.b2clogin.com "
+        "(B2C) or <tenantName>.ciamlogin.com (External ID).",
         required=True,
+        example="contosob2c",
     ),
-    "tenantId": Key("string", "B2C tenant id (GUID).", required=True),
+    "tenantId": Key(
+        "string", "Tenant id (GUID).", required=True, example="4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
+    ),
     "allowedDomains": Key(
         "array",
         "Email domains allowed to sign up: `contoso.com` (exactly) or `*.contoso.com` (any subdomain).",
         required=True,
+        example="contoso.com",
     ),
-    "userFlowName": Key("string", "User flow name; the policy id becomes B2C_1_<name>.", "signupsignin"),
+    "userFlowName": Key(
+        "string",
+        "User flow name: on B2C the policy id becomes B2C_1_<name>; on External ID the sign-up flow's display name.",
+        "signupsignin",
+        example="signupsignin",
+    ),
     "userAttributes": Key(
         "array",
-        "Attributes collected at sign-up (attribute ids; add `?` for optional, e.g. `city?`).",
+        "Attributes collected at sign-up: built-in ids (givenName, city, ...), extension_<appId>_<name>, or "
+        "names from customAttributes; add `?` for optional, e.g. `city?`.",
         ["email", "givenName", "surname", "displayName"],
+        example="city?",
     ),
     "attributeInputs": Key(
         "object",
@@ -83,73 +123,135 @@ KEYS: dict[str, Key] = {
         '{"extension_<appId>_plan": {"input_type": "radioSingleSelect", "user_attribute_values": ["Basic", "Pro"]}}; '
         "a choice is a text or {name, value, is_default}.",
         {},
+        example="--path 'b2c-signup:attributeInputs.<attribute id>.input_type' radioSingleSelect",
+    ),
+    "customAttributes": Key(
+        "object",
+        "Custom user attributes the stack creates in the tenant, by name: "
+        '{"plan": {"dataType": "string", "description": "Your plan"}} (dataType string, boolean or int64); '
+        "collect one by listing its name in userAttributes.",
+        {},
+        example="--path 'b2c-signup:customAttributes.plan.dataType' string",
+        platforms=(EXTERNAL_ID,),
     ),
     "signupMessages": Key(
         "object",
-        "Texts a refused user sees, by language (B2C sends the page's ui_locales): "
+        "Texts a refused user sees, by language (the sign-up page's language): "
         '{"en": {"denied": "...", "invalidEmail": "...", "unavailable": "..."}, "fr": {"denied": "..."}}; '
         "a language names only the texts it changes, and the first one is the default.",
         {},
+        example="--path 'b2c-signup:signupMessages.fr.denied' \"Inscription réservée.\"",
     ),
     "connectorStep": Key(
         "string",
         "Where the API connector runs: postAttributeCollection (before creating the user) or postFederationSignup.",
         "postAttributeCollection",
+        example="postAttributeCollection",
+        platforms=(B2C,),
     ),
     "connectorUsername": Key(
-        "string", "Basic-auth username the API connector sends (the password is generated).", "b2c-connector"
+        "string",
+        "Basic-auth username the API connector sends (the password is generated).",
+        "b2c-connector",
+        example="b2c-connector",
+        platforms=(B2C,),
+    ),
+    "connectorPasswordGeneration": Key(
+        "integer",
+        "Generation of the API connector's generated password: add one to rotate it (the function accepts the "
+        "one before and after too, so no sign-up is refused while the connector switches).",
+        FIRST_GENERATION,
+        example="2",
+        platforms=(B2C,),
     ),
     "apiIdentifier": Key(
-        "string", "Web API App ID URI path: https://<tenantName>.onmicrosoft.com/<apiIdentifier>.", "api"
+        "string",
+        "Web API App ID URI path: https://<tenantName>.onmicrosoft.com/<apiIdentifier> (External ID uses api://<appId>).",
+        "api",
+        example="api",
+        platforms=(B2C,),
     ),
-    "apiScope": Key("string", "Delegated scope the web API exposes.", "access"),
+    "apiScope": Key("string", "Delegated scope the web API exposes.", "access", example="access"),
     "flowRedirectUris": Key(
         "array",
         "Redirect URIs of the Flow client app (add the per-connector URI once the Power Automate connector exists).",
         [DEFAULT_REDIRECT_URI],
+        example=f"{DEFAULT_REDIRECT_URI}/<connector-name>",
     ),
-    "flowSecretLifetimeDays": Key("integer", "Lifetime of the Flow client secret in days (1 to 730).", 180),
+    "flowSecretLifetimeDays": Key(
+        "integer", "Lifetime of the Flow client secret in days (1 to 730).", 180, example="180"
+    ),
     "flowSecretRotation": Key(
-        "string", "Change this value (e.g. to today's date) to issue a new Flow client secret.", "1"
+        "string",
+        "Change this value (e.g. to today's date) to issue a new Flow client secret.",
+        "1",
+        example="2026-11-22",
     ),
     "adoptExisting": Key(
         "boolean",
-        "Take over an existing API connector / user flow of the same name instead of stopping.",
+        "Take over an existing API connector / user flow / extension / sign-up flow of the same name instead of stopping.",
         False,
+        example="true",
     ),
     "b2cCredential": Key(
         "string",
-        "How to sign in to the B2C tenant: clientSecret, azureCli or githubOidc.",
+        "How to sign in to the tenant: clientSecret, azureCli or githubOidc.",
         IDENTITY_DEFAULTS["b2cCredential"],
+        example="azureCli",
     ),
     "b2cClientId": Key(
-        "string", "Client id of the deployment app registered in the B2C tenant (clientSecret, githubOidc)."
+        "string",
+        "Client id of the deployment app registered in the tenant (clientSecret, githubOidc).",
+        example="0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e",
     ),
     "b2cClientSecret": Key(
         "string",
         "Client secret of that app, with b2cCredential clientSecret (set it with --secret).",
         secret=True,
+        example="<secret>",
     ),
     "graphEndpoint": Key(
         "string",
         "Microsoft Graph origin (https; http only on loopback, for tests).",
         IDENTITY_DEFAULTS["graphEndpoint"],
+        example="https://graph.microsoft.com",
     ),
     "loginHost": Key(
         "string",
-        "B2C login host, if the tenant uses a custom domain (e.g. login.contoso.com); by default <tenantName>.b2clogin.com.",
+        "Custom login domain of the tenant, if it uses one (e.g. login.contoso.com); by default "
+        "<tenantName>.b2clogin.com or <tenantName>.ciamlogin.com.",
+        example="login.contoso.com",
     ),
-    "location": Key("string", "Azure region of the function and its resources.", "westeurope"),
+    "location": Key(
+        "string", "Azure region of the function and its resources.", "westeurope", example="westeurope"
+    ),
     "namePrefix": Key(
-        "string", "Short prefix of Azure resource names (2 to 10 lowercase letters and digits).", "signup"
+        "string",
+        "Short prefix of Azure resource names (2 to 10 lowercase letters and digits).",
+        "signup",
+        example="signup",
     ),
-    "resourceGroupName": Key("string", "Existing resource group to use; by default one is created."),
-    "pythonVersion": Key("string", "Python version of the function app.", "3.12"),
+    "resourceGroupName": Key(
+        "string", "Existing resource group to use; by default one is created.", example="rg-signup"
+    ),
+    "pythonVersion": Key("string", "Python version of the function app.", "3.12", example="3.12"),
     "alwaysReadyInstances": Key(
-        "integer", "Always-ready instances for the http group (1 in production, 0 for dev).", 0
+        "integer", "Always-ready instances for the http group (1 in production, 0 for dev).", 0, example="1"
     ),
-    "maximumInstances": Key("integer", "Maximum instances of the Flex Consumption app (40 to 1000).", 40),
-    "instanceMemoryMB": Key("integer", "Instance memory in MB: 512, 2048 or 4096.", 2048),
+    "maximumInstances": Key(
+        "integer", "Maximum instances of the Flex Consumption app (40 to 1000).", 40, example="100"
+    ),
+    "instanceMemoryMB": Key("integer", "Instance memory in MB: 512, 2048 or 4096.", 2048, example="2048"),
+}
+# Hosting field -> its key, read the same way for each: the one list of them here.
+HOSTING_KEYS = {
+    "location": "location",
+    "name_prefix": "namePrefix",
+    "resource_group_name": "resourceGroupName",
+    "python_version": "pythonVersion",
+    "always_ready_instances": "alwaysReadyInstances",
+    "maximum_instances": "maximumInstances",
+    "instance_memory_mb": "instanceMemoryMB",
 }
 
 
@@ -159,34 +261,35 @@ class StackConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class Attribute:
-    attribute_id: str
+    attribute_id: str  # a built-in or extension_ id, or the name of a custom attribute of this stack
     optional: bool = False
     input_type: str | None = None  # None: the resource's default (emailBox for email, else textBox)
     choices: tuple[UserAttributeValue, ...] = ()
+    custom: bool = False  # created by this stack (customAttributes): its id is known after `up`
 
 
 @dataclass(frozen=True)
-class B2CIdentity:
+class CustomAttribute:
+    name: str
+    data_type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TenantIdentity:
     settings: B2CSettings
     # The same secret as a secret Output, for the azuread provider's input.
     client_secret: pulumi.Output[str] | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
-class Hosting:
-    location: str
-    name_prefix: str
-    resource_group_name: str | None
-    python_version: str
-    always_ready_instances: int
-    maximum_instances: int
-    instance_memory_mb: int
+# The name existing callers know it by.
+B2CIdentity = TenantIdentity
 
 
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
-    tenant: B2CTenant
+    tenant: B2CTenant | ExternalIdTenant
     allowed_domains: tuple[str, ...]
     user_flow_name: str
     user_attributes: tuple[Attribute, ...]
@@ -198,67 +301,86 @@ class StackConfig:
     flow_secret_lifetime_days: int
     flow_secret_rotation: str
     adopt_existing: bool
-    b2c: B2CIdentity
+    b2c: TenantIdentity
     hosting: Hosting
     signup_messages: str = ""  # JSON for the function's SIGNUP_MESSAGES, "" for its built-in texts
+    platform: str = B2C
+    custom_attributes: tuple[CustomAttribute, ...] = ()
+    connector_password_generation: int = FIRST_GENERATION
+
+    @property
+    def identity(self) -> TenantIdentity:
+        return self.b2c
 
     @property
     def policy_id(self) -> str:
+        """B2C: the user flow's id (B2C_1_<name>); External ID: the sign-up flow's display name."""
+        if self.platform == EXTERNAL_ID:
+            return self.user_flow_name
         return b2c_tenant.policy_id(self.user_flow_name)
 
     @property
     def web_api_scope(self) -> str:
+        """The web API's full scope on B2C (External ID's depends on the app's client id, known
+        once the app exists: the platform's wiring asks the tenant then)."""
+        if not isinstance(self.tenant, B2CTenant):
+            raise TypeError("an External ID scope URI needs the web API's client id: use tenant.scope_uri")
         return self.tenant.scope_uri(self.api_identifier, self.api_scope)
 
 
 Rule = Callable[[str], str | None]  # why a value is unusable, or None
 _STRICT_INTEGER = re.compile(r"^[+-]?[0-9]+$")
-
-
-def _pattern(pattern: str, why: str) -> Rule:
-    compiled = re.compile(pattern)
-    return lambda value: None if compiled.match(value) else why
+_CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 
 
 class _Reader:
     """Reads raw values, applies the defaults of KEYS, and collects every problem before failing."""
 
-    def __init__(self, get: Callable[[str], str | None]) -> None:
+    def __init__(self, get: Callable[[str], str | None], present: Iterable[str] = ()) -> None:
         self._get = get
+        self._present = [key for key in present if key.startswith(f"{NAMESPACE}:")]
         self.problems: list[str] = []
 
-    def fail(self, key: str, value: object, reason: str, example: str, path: str = "") -> None:
+    def fail(self, key: str, value: object, reason: str, example: str | None = None, path: str = "") -> None:
         """`path` (such as "[0]") marks an example for one item of a list key, set with --path."""
         shown = "(not set)" if value is None else f"{value!r}"
-        command = (
-            f"pulumi config set --path '{NAMESPACE}:{key}{path}' {example}"
-            if path
-            else f"pulumi config set {NAMESPACE}:{key} {example}"
-        )
+        example = KEYS[key].example if example is None else example
+        if example.startswith("--path "):
+            command = f"pulumi config set {example}"
+        elif path:
+            command = f"pulumi config set --path '{NAMESPACE}:{key}{path}' {example}"
+        else:
+            command = f"pulumi config set {NAMESPACE}:{key} {example}"
         self.problems.append(f"{NAMESPACE}:{key} {shown} {reason}. Example: {command}")
 
     def raw(self, key: str) -> str | None:
         value = self._get(key)
         return value if value not in (None, "") else None
 
-    def text(self, key: str, rule: Rule | None, example: str) -> str:
+    def missing(self, key: str, path: str = "") -> None:
+        """A required key that is not set, with the set key it most resembles (a misspelling)."""
+        close = difflib.get_close_matches(f"{NAMESPACE}:{key}", self._present, n=1, cutoff=0.8)
+        hint = f" ({close[0]} is set: did you mean {NAMESPACE}:{key}?)" if close else ""
+        self.fail(key, None, f"is required{hint}", path=path)
+
+    def text(self, key: str, rule: Rule | None = None) -> str:
         spec = KEYS[key]
         value = self.raw(key)
         if value is None:
             if spec.required:
-                self.fail(key, None, "is required", example)
+                self.missing(key)
             return str(spec.default)
         if rule is not None and (problem := rule(value)):
-            self.fail(key, value, problem, example)
+            self.fail(key, value, problem)
         return value
 
-    def integer(self, key: str, example: str) -> int:
+    def integer(self, key: str) -> int:
         """A whole number as Pulumi itself reads one (strconv.Atoi: digits, an optional sign)."""
         value = self.raw(key)
         if value is None:
             return int(KEYS[key].default)
         if not _STRICT_INTEGER.match(value):
-            self.fail(key, value, "must be a whole number written with digits only", example)
+            self.fail(key, value, "must be a whole number written with digits only")
             return int(KEYS[key].default)
         return int(value)
 
@@ -267,10 +389,10 @@ class _Reader:
         if value is None:
             return bool(KEYS[key].default)
         if value.lower() not in ("true", "false"):
-            self.fail(key, value, "must be true or false", "true")
+            self.fail(key, value, "must be true or false")
         return value.lower() == "true"
 
-    def mapping(self, key: str, example: str) -> dict[str, Any]:
+    def mapping(self, key: str) -> dict[str, Any]:
         value = self.raw(key)
         if value is None:
             return dict(KEYS[key].default)
@@ -279,102 +401,153 @@ class _Reader:
         except json.JSONDecodeError:
             found = None
         if not isinstance(found, dict):
-            self.fail(key, value, "must be an object (set its fields with --path)", example)
+            self.fail(key, value, "must be an object (set its fields with --path)")
             return {}
         return found
 
-    def strings(self, key: str, example: str) -> list[str]:
-        """A list key; `example` is one item, shown as `--path '<key>[0]' <example>`."""
+    def strings(self, key: str) -> list[str]:
+        """A list key; its example is one item, shown as `--path '<key>[0]' <example>`."""
         spec = KEYS[key]
         value = self.raw(key)
         if value is None:
             if spec.required:
-                self.fail(key, None, "is required", example, "[0]")
+                self.missing(key, "[0]")
             return list(spec.default or [])
         try:
             items = json.loads(value)
         except json.JSONDecodeError:
             items = None
+        if items is None or isinstance(items, str):
+            # `pulumi config set <key> a,b` stores a plain string; --path on it fails until it is removed.
+            parts = [
+                part.strip() for part in str(items if items is not None else value).split(",") if part.strip()
+            ]
+            commands = " && ".join(
+                f"pulumi config set --path '{NAMESPACE}:{key}[{index}]' {part}"
+                for index, part in enumerate(parts)
+            )
+            self.problems.append(
+                f"{NAMESPACE}:{key} {value!r} must be a non-empty list of strings, not a plain string. Set it as a list: "
+                f"pulumi config rm {NAMESPACE}:{key} && {commands or f'pulumi config set --path {NAMESPACE}:{key}[0] {spec.example}'}"
+            )
+            return list(spec.default or [])
         if (
             not isinstance(items, list)
             or not items
-            or not all(isinstance(item, str) and item.strip() for item in items)
+            or not all(isinstance(i, str) and i.strip() for i in items)
         ):
             self.fail(
-                key,
-                value,
-                "must be a non-empty list of strings (set it with --path or as JSON)",
-                example,
-                "[0]",
+                key, value, "must be a non-empty list of strings (set it with --path or as JSON)", path="[0]"
             )
             return list(spec.default or [])
         return [item.strip() for item in items]
 
 
 def _domains(reader: _Reader) -> tuple[str, ...]:
-    entries = reader.strings("allowedDomains", "contoso.com")
+    entries = reader.strings("allowedDomains")
     for index, entry in enumerate(entries):
-        # The very rule the function applies at run time.
-        try:
-            signup_rules.parse_domain_rule(entry)
-        except signup_rules.ConfigError:
-            reader.fail(
-                "allowedDomains",
-                entry,
-                "is not a domain: use `contoso.com` or `*.contoso.com`",
-                "contoso.com",
-                f"[{index}]",
-            )
         if "," in entry:
             reader.fail(
-                "allowedDomains",
-                entry,
-                "holds a comma: list each domain as its own entry",
-                "contoso.com",
-                f"[{index}]",
+                "allowedDomains", entry, "holds a comma: list each domain as its own entry", path=f"[{index}]"
             )
+            continue
+        # The very rule the function applies at run time, with its own words for what is wrong.
+        try:
+            signup_rules.parse_domain_rule(entry)
+        except signup_rules.ConfigError as exc:
+            reader.fail("allowedDomains", entry, _domain_problem(exc), path=f"[{index}]")
     return tuple(entries)
 
 
-def _attributes(reader: _Reader) -> tuple[Attribute, ...]:
-    example = "city?"
+def _domain_problem(exc: Exception) -> str:
+    reason = str(exc)
+    # The function names its setting; here the reader names the key. A public suffix wildcard has
+    # its own words (which suffix); anything else is simply not a domain.
+    if "suffix" in reason:
+        return f"is refused: {reason.rstrip('.')}"
+    return "is not a domain: use `contoso.com` or `*.contoso.com`"
+
+
+def _attribute_rules(platform: str) -> ModuleType:
+    """The Graph model that owns a platform's attribute rules."""
+    if platform == EXTERNAL_ID:
+        from components.graph import external_id_model
+
+        return external_id_model
+    return graph_model
+
+
+def _custom_attributes(reader: _Reader) -> tuple[CustomAttribute, ...]:
+    key = "customAttributes"
+    declared: list[CustomAttribute] = []
+    for name, spec in reader.mapping(key).items():
+        where = f"{NAMESPACE}:{key}.{name}"
+        if not _CUSTOM_NAME.match(str(name)):
+            reader.problems.append(
+                f"{where}: {name!r} is not an attribute name (a letter, then letters and digits, up to 64). "
+                f"Example: pulumi config set --path '{NAMESPACE}:{key}.plan.dataType' string"
+            )
+            continue
+        if not isinstance(spec, dict) or set(spec) - {"dataType", "description"}:
+            reader.problems.append(
+                f"{where} {json.dumps(spec)} must be an object with dataType and/or description. "
+                f"Example: pulumi config set --path '{where}.dataType' string"
+            )
+            continue
+        data_type = spec.get("dataType", "string")
+        if data_type not in CUSTOM_ATTRIBUTE_TYPES:
+            reader.problems.append(
+                f"{where}.dataType {data_type!r} must be one of {', '.join(CUSTOM_ATTRIBUTE_TYPES)}. "
+                f"Example: pulumi config set --path '{where}.dataType' string"
+            )
+            continue
+        description = spec.get("description") or name
+        if not isinstance(description, str) or len(description) > 256:
+            reader.problems.append(f"{where}.description must be a text of at most 256 characters")
+            continue
+        declared.append(CustomAttribute(str(name), str(data_type), description))
+    return tuple(declared)
+
+
+def _attributes(reader: _Reader, platform: str, custom: tuple[CustomAttribute, ...]) -> tuple[Attribute, ...]:
+    rules = _attribute_rules(platform)
+    custom_names = {attribute.name.lower() for attribute in custom}
     attributes: list[Attribute] = []
-    for index, entry in enumerate(reader.strings("userAttributes", example)):
+    for index, entry in enumerate(reader.strings("userAttributes")):
         attribute_id, optional = entry.rstrip("?"), entry.endswith("?")
-        # The Graph model's own attribute rule.
-        _, problems = graph_model.normalise_attribute({"attribute_id": attribute_id})
-        if problems:
+        is_custom = attribute_id.lower() in custom_names
+        if attribute_id.lower() in {a.attribute_id.lower() for a in attributes}:
+            reader.fail("userAttributes", entry, "is listed twice", path=f"[{index}]")
+        elif is_custom or rules.is_known_attribute(attribute_id):
+            attributes.append(Attribute(attribute_id, optional, custom=is_custom))
+        else:
             reader.fail(
                 "userAttributes",
                 entry,
-                "is not an attribute id such as givenName or extension_<appId>_x",
-                example,
-                f"[{index}]",
+                f"is not an attribute id of {PLATFORM_NAMES[platform]}: use a built-in one "
+                f"({', '.join(sorted(rules.BUILT_IN_ATTRIBUTES))}), extension_<appId without hyphens>_<name>, "
+                "or a name declared in customAttributes",
+                path=f"[{index}]",
             )
-        elif attribute_id.lower() in {a.attribute_id.lower() for a in attributes}:
-            reader.fail("userAttributes", entry, "is listed twice", example, f"[{index}]")
-        else:
-            attributes.append(Attribute(attribute_id, optional))
     if not any(a.attribute_id == "email" for a in attributes):
         reader.fail(
             "userAttributes",
             reader.raw("userAttributes"),
-            "must include email: the API connector decides on it",
+            "must include email: the sign-up gate decides on it",
             "email",
             "[0]",
         )
-    return _with_inputs(reader, attributes)
+    return _with_inputs(reader, attributes, rules)
 
 
 _INPUT_FIELDS = ("input_type", "user_attribute_values")
 
 
-def _with_inputs(reader: _Reader, attributes: list[Attribute]) -> tuple[Attribute, ...]:
-    """The attributes with the input types and choices of attributeInputs, checked by the Graph
-    model's own attribute rule."""
+def _with_inputs(reader: _Reader, attributes: list[Attribute], rules: ModuleType) -> tuple[Attribute, ...]:
+    """The attributes with the input types and choices of attributeInputs, checked by the
+    platform's Graph model (its own attribute rule)."""
     key = "attributeInputs"
-    example = f"--path '{NAMESPACE}:{key}.<attribute id>.input_type' radioSingleSelect"
-    inputs = reader.mapping(key, example)
+    inputs = reader.mapping(key)
     by_id = {attribute.attribute_id.lower(): index for index, attribute in enumerate(attributes)}
     for attribute_id, spec in inputs.items():
         where = f"{NAMESPACE}:{key}.{attribute_id}"
@@ -389,7 +562,13 @@ def _with_inputs(reader: _Reader, attributes: list[Attribute]) -> tuple[Attribut
                 f"config set --path '{where}.input_type' dropdownSingleSelect"
             )
             continue
-        normalised, problems = graph_model.normalise_attribute({"attribute_id": attribute_id, **spec}, where)
+        # A custom attribute's id is known only once created: the rule checks it by a stand-in id.
+        checked_id = (
+            attribute_id
+            if rules.is_known_attribute(attribute_id)
+            else "extension_00000000000000000000000000000000_x"
+        )
+        normalised, problems = rules.normalise_attribute({"attribute_id": checked_id, **spec}, where)
         reader.problems.extend(problems)
         if normalised is not None:
             index = by_id[attribute_id.lower()]
@@ -401,17 +580,17 @@ def _with_inputs(reader: _Reader, attributes: list[Attribute]) -> tuple[Attribut
                     UserAttributeValue(name=c["name"], value=c["value"], is_default=c["is_default"])
                     for c in normalised.get("user_attribute_values", ())
                 ),
+                attributes[index].custom,
             )
     return tuple(attributes)
 
 
 def _redirect_uris(reader: _Reader) -> tuple[str, ...]:
-    example = f"{DEFAULT_REDIRECT_URI}/<connector-name>"
-    uris = reader.strings("flowRedirectUris", example)
+    uris = reader.strings("flowRedirectUris")
     for index, uri in enumerate(uris):
         # The policy pack applies the same rule to every app registration.
         if problem := redirect_uri_problem(uri):
-            reader.fail("flowRedirectUris", uri, problem, example, f"[{index}]")
+            reader.fail("flowRedirectUris", uri, problem, path=f"[{index}]")
     return tuple(uris)
 
 
@@ -420,12 +599,12 @@ def _identity(reader: _Reader, tenant_id: str) -> B2CSettings | None:
         key = full_key.split(":", 1)[1]
         return tenant_id or None if key == "tenantId" else reader.raw(key)
 
-    try:
-        return B2CSettings.from_config(get)
-    except IdentityConfigError as exc:
-        if tenant_id:  # a missing tenantId is reported once, by its own key
-            reader.problems.append(str(exc))
-        return None
+    settings, problems = B2CSettings.read(get)
+    # A missing tenantId is reported once, by its own key.
+    reader.problems.extend(
+        problem for problem in problems if not problem.startswith(f"{NAMESPACE}:tenantId ")
+    )
+    return settings
 
 
 def _secret(
@@ -446,8 +625,9 @@ def _secret(
 
 
 def unknown_keys(present: Iterable[str]) -> list[str]:
-    """A problem for every key of this project's namespace that KEYS does not declare: Pulumi
-    passes such a key to the program silently, so a misspelt one would be ignored."""
+    """A problem for every key of this project's namespace that KEYS does not declare, and for every
+    key in a namespace that looks like a misspelling of ours: Pulumi passes such keys to the program
+    silently, so a misspelt one would be ignored."""
     problems = []
     for full_key in sorted(present):
         namespace, _, key = full_key.partition(":")
@@ -455,7 +635,78 @@ def unknown_keys(present: Iterable[str]) -> list[str]:
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" did you mean {NAMESPACE}:{close[0]}?" if close else " the keys are listed in the README"
             problems.append(f"{full_key} is not a key of this project:{hint} (pulumi config rm {full_key})")
+        elif (
+            namespace != NAMESPACE
+            and namespace not in PROVIDER_NAMESPACES
+            and difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.8
+        ):
+            problems.append(
+                f"{full_key} is in namespace {namespace!r}, which is not this project's: did you mean "
+                f"{NAMESPACE}:{key}? (pulumi config rm {full_key}, then pulumi config set {NAMESPACE}:{key} ...)"
+            )
     return problems
+
+
+def _platform_keys(reader: _Reader, platform: str) -> None:
+    """Refuse a key set away from its default on a platform that does not use it: it would be
+    ignored, and the stack would not do what its file says."""
+    for key, spec in KEYS.items():
+        value = reader.raw(key)
+        if platform in spec.platforms or value is None or value == _as_config_text(spec.default):
+            continue
+        used_by = " and ".join(PLATFORM_NAMES[p] for p in spec.platforms)
+        reader.problems.append(
+            f"{NAMESPACE}:{key} {value!r} is set, but only {used_by} uses it and this stack's platform is "
+            f"{PLATFORM_NAMES[platform]}: remove it (pulumi config rm {NAMESPACE}:{key}), or set "
+            f"{NAMESPACE}:platform to {' or '.join(spec.platforms)}"
+        )
+
+
+def _as_config_text(value: Any) -> str:
+    """A default as Pulumi hands it to the program: strings as they are, the rest as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _location(reader: _Reader, other: Callable[[str], str | None]) -> str:
+    location = reader.text("location")
+    provider_location = other("azure-native:location")
+    # azure-native puts a resource without a location there, ours in b2c-signup:location: two
+    # regions for one stack is a mistake, refused rather than guessed.
+    if provider_location and provider_location.strip() != location:
+        reader.problems.append(
+            f"azure-native:location {provider_location!r} differs from {NAMESPACE}:location {location!r}: every "
+            f"resource of this stack goes to {NAMESPACE}:location. Make them agree: pulumi config set "
+            f"{NAMESPACE}:location {provider_location.strip()} (or pulumi config rm azure-native:location)"
+        )
+    return location
+
+
+def _deployable(
+    reader: _Reader, platform: str, tenant_name: str, tenant_id: str, settings: B2CSettings | None
+) -> None:
+    """What stops a real `up` (not a preview) before any resource is created."""
+    if (tenant_name, tenant_id) in SAMPLE_TENANTS:
+        reader.problems.append(
+            f"{NAMESPACE}:tenantName {tenant_name!r} and {NAMESPACE}:tenantId {tenant_id!r} are the sample values "
+            f"the repository's stack files ship with, not your {PLATFORM_NAMES[platform]} tenant: pulumi config set "
+            f"{NAMESPACE}:tenantName <your tenant name> && pulumi config set {NAMESPACE}:tenantId <your tenant GUID> "
+            "(README, step 2)"
+        )
+    if (
+        settings is not None
+        and settings.credential == "githubOidc"
+        and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    ):
+        reader.problems.append(_OIDC_HERE)
+
+
+_OIDC_HERE = (
+    f"{NAMESPACE}:b2cCredential is githubOidc, which signs in only inside a GitHub Actions job with "
+    "`id-token: write`. On a laptop: az login --tenant <tenant id> --allow-no-subscriptions, then "
+    f"pulumi config set {NAMESPACE}:b2cCredential azureCli (or clientSecret with {NAMESPACE}:b2cClientSecret)"
+)
 
 
 def load(
@@ -464,32 +715,43 @@ def load(
     stack: str,
     is_secret: Callable[[str], bool] = lambda _key: True,
     present: Iterable[str] = (),
+    *,
+    other: Callable[[str], str | None] = lambda _key: None,
+    deploying: bool = False,
 ) -> StackConfig:
     """Validate all keys; raise StackConfigError listing every problem.
 
     `is_secret(key)` says whether the stack stores a key encrypted, `present` names every config
-    key the stack sets (to catch misspelt ones); the defaults suit callers whose values never came
-    from a stack file."""
-    reader = _Reader(get)
+    key the stack sets (to catch misspelt ones), `other(full_key)` reads a key of another
+    namespace, and `deploying` is true for a real `up` (not a preview): the defaults suit callers
+    whose values never came from a stack file."""
+    present = list(present)
+    reader = _Reader(get, present)
     reader.problems.extend(unknown_keys(present))
-    tenant_name = reader.text("tenantName", b2c_tenant.tenant_name_problem, "contosob2c")
-    tenant_id = reader.text("tenantId", None, "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90")
+    platform = reader.text(
+        "platform", lambda value: None if value in PLATFORMS else f"must be one of {', '.join(PLATFORMS)}"
+    )
+    if platform not in PLATFORMS:
+        platform = B2C
+    _platform_keys(reader, platform)
+    tenant_name = reader.text("tenantName", b2c_tenant.tenant_name_problem)
+    tenant_id = reader.text("tenantId")
     if tenant_id:
-        try:
-            tenant_id = str(uuid.UUID(tenant_id))
-        except ValueError:
+        if is_guid(tenant_id):
+            tenant_id = tenant_id.lower()
+        else:
             reader.fail(
                 "tenantId",
                 tenant_id,
-                "is not a GUID (Azure AD B2C > Overview > Tenant ID)",
-                "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90",
+                f"is not a GUID (the {PLATFORM_NAMES[platform]} tenant's Overview > Tenant ID)",
             )
-    login_host = reader.text("loginHost", b2c_tenant.host_problem, "login.contoso.com")
+    login_host = reader.text("loginHost", b2c_tenant.host_problem)
     domains = _domains(reader)
-    flow_name, flow_problem = b2c_tenant.flow_name(reader.text("userFlowName", None, "signupsignin"))
+    flow_name, flow_problem = b2c_tenant.flow_name(reader.text("userFlowName"))
     if flow_problem:
-        reader.fail("userFlowName", reader.raw("userFlowName"), flow_problem, "signupsignin")
-    attributes = _attributes(reader)
+        reader.fail("userFlowName", reader.raw("userFlowName"), flow_problem)
+    custom = _custom_attributes(reader)
+    attributes = _attributes(reader, platform, custom)
     step = reader.text(
         "connectorStep",
         lambda value: (
@@ -497,24 +759,25 @@ def load(
             if value in graph_model.SIGNUP_STEPS
             else f"must be one of {', '.join(graph_model.SIGNUP_STEPS)}"
         ),
-        "postAttributeCollection",
     )
-    username = reader.text(
-        "connectorUsername",
-        _pattern(r"^[^:\s]{1,64}$", "must be 1 to 64 characters without ':' or spaces"),
-        "b2c-connector",
-    )
-    api_identifier = reader.text("apiIdentifier", b2c_tenant.segment_problem, "api")
-    api_scope = reader.text("apiScope", b2c_tenant.segment_problem, "access")
+    # The Graph model's own rule for what a connector's username may hold.
+    username = reader.text("connectorUsername", graph_model.username_problem)
+    generation = reader.integer("connectorPasswordGeneration")
+    if generation < FIRST_GENERATION:
+        reader.fail(
+            "connectorPasswordGeneration", generation, f"must be a whole number from {FIRST_GENERATION}"
+        )
+    api_identifier = reader.text("apiIdentifier", b2c_tenant.segment_problem)
+    api_scope = reader.text("apiScope", b2c_tenant.segment_problem)
     uris = _redirect_uris(reader)
-    lifetime = reader.integer("flowSecretLifetimeDays", "180")
-    if not 1 <= lifetime <= 730:
-        reader.fail("flowSecretLifetimeDays", lifetime, "must be a whole number from 1 to 730", "180")
-    rotation = reader.text("flowSecretRotation", b2c_tenant.segment_problem, "2026-11-22")
+    lifetime = reader.integer("flowSecretLifetimeDays")
+    if not 1 <= lifetime <= MAX_CLIENT_SECRET_DAYS:
+        reader.fail(
+            "flowSecretLifetimeDays", lifetime, f"must be a whole number from 1 to {MAX_CLIENT_SECRET_DAYS}"
+        )
+    rotation = reader.text("flowSecretRotation", b2c_tenant.segment_problem)
     adopt = reader.boolean("adoptExisting")
-    messages = reader.mapping(
-        "signupMessages", "--path 'b2c-signup:signupMessages.fr.denied' \"Inscription réservée.\""
-    )
+    messages = reader.mapping("signupMessages")
     try:
         # The function's own reading of them, so what is deployed is what it will show.
         signup_rules.parse_messages(json.dumps(messages))
@@ -522,34 +785,25 @@ def load(
         reader.problems.append(f"{NAMESPACE}:{str(exc).replace('signup messages', 'signupMessages')}")
     secret = _secret(reader, "b2cClientSecret", get_secret, is_secret)
     graph = _identity(reader, tenant_id)
-    hosting = Hosting(
-        location=reader.text("location", None, "westeurope"),
-        name_prefix=reader.text("namePrefix", None, "signup"),
-        resource_group_name=reader.raw("resourceGroupName"),
-        python_version=reader.text("pythonVersion", None, "3.12"),
-        always_ready_instances=reader.integer("alwaysReadyInstances", "1"),
-        maximum_instances=reader.integer("maximumInstances", "100"),
-        instance_memory_mb=reader.integer("instanceMemoryMB", "2048"),
-    )
-    # The Flex Consumption and Azure naming rules belong to the function's component.
-    for field_name, problem in hosting_problems(**vars(hosting)):
-        key = _HOSTING_KEYS[field_name]
-        reader.fail(key, reader.raw(key) or getattr(hosting, field_name), problem, _HOSTING_EXAMPLES[key])
-    if (
+    hosting = _hosting(reader, other)
+    if deploying:
+        _deployable(reader, platform, tenant_name, tenant_id, graph)
+    elif (
         graph is not None
         and graph.credential == "githubOidc"
         and not os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
     ):
-        pulumi.log.warn(
-            f"{NAMESPACE}:b2cCredential is githubOidc, which signs in only inside a GitHub Actions job with "
-            "`id-token: write`. On a laptop: az login --tenant <B2C tenant id> --allow-no-subscriptions, then "
-            f"pulumi config set {NAMESPACE}:b2cCredential azureCli (or clientSecret with {NAMESPACE}:b2cClientSecret)."
-        )
+        pulumi.log.warn(_OIDC_HERE + ".")
     if reader.problems or graph is None:
         raise StackConfigError("Stack configuration is not valid:\n  - " + "\n  - ".join(reader.problems))
+    tenant: B2CTenant | ExternalIdTenant = (
+        ExternalIdTenant(tenant_name, tenant_id, login_host)
+        if platform == EXTERNAL_ID
+        else B2CTenant(tenant_name, tenant_id, login_host)
+    )
     return StackConfig(
         stack=stack,
-        tenant=B2CTenant(tenant_name, tenant_id, login_host),
+        tenant=tenant,
         allowed_domains=domains,
         user_flow_name=flow_name,
         user_attributes=attributes,
@@ -561,46 +815,49 @@ def load(
         flow_secret_lifetime_days=lifetime,
         flow_secret_rotation=rotation,
         adopt_existing=adopt,
-        b2c=B2CIdentity(graph, secret),
+        b2c=TenantIdentity(graph, secret),
         hosting=hosting,
         signup_messages=json.dumps(messages, ensure_ascii=False) if messages else "",
+        platform=platform,
+        custom_attributes=custom,
+        connector_password_generation=generation,
     )
 
 
-_HOSTING_KEYS = {
-    "location": "location",
-    "name_prefix": "namePrefix",
-    "resource_group_name": "resourceGroupName",
-    "python_version": "pythonVersion",
-    "always_ready_instances": "alwaysReadyInstances",
-    "maximum_instances": "maximumInstances",
-    "instance_memory_mb": "instanceMemoryMB",
-}
-_HOSTING_EXAMPLES = {
-    "location": "westeurope",
-    "namePrefix": "signup",
-    "resourceGroupName": "rg-signup",
-    "pythonVersion": "3.12",
-    "alwaysReadyInstances": "1",
-    "maximumInstances": "100",
-    "instanceMemoryMB": "2048",
-}
+def _hosting(reader: _Reader, other: Callable[[str], str | None]) -> Hosting:
+    values: dict[str, Any] = {}
+    for field_name, key in HOSTING_KEYS.items():
+        if field_name == "location":
+            values[field_name] = _location(reader, other)
+        elif KEYS[key].type == "integer":
+            values[field_name] = reader.integer(key)
+        else:
+            values[field_name] = reader.raw(key) if key == "resourceGroupName" else reader.text(key)
+    hosting = Hosting(**values)
+    # The Flex Consumption and Azure naming rules belong to the function's component.
+    for field_name, problem in hosting.problems():
+        key = HOSTING_KEYS[field_name]
+        reader.fail(key, reader.raw(key) or getattr(hosting, field_name), problem)
+    return hosting
 
 
 def from_pulumi() -> StackConfig:
     config = pulumi.Config(NAMESPACE)
+    present = _present_config()
     return load(
         config.get,
         config.get_secret,
         pulumi.get_stack(),
         lambda key: pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"),
-        _present_keys(),
+        present,
+        other=lambda full_key: present.get(full_key),
+        deploying=not pulumi.runtime.is_dry_run(),
     )
 
 
-def _present_keys() -> set[str]:
-    """Every config key the engine passed to the program (the SDK keeps them in a private
-    context variable; under the engine they also arrive as PULUMI_CONFIG)."""
+def _present_config() -> dict[str, str]:
+    """Every config key the engine passed to the program, with its value (the SDK keeps them in a
+    private context variable; under the engine they also arrive as PULUMI_CONFIG)."""
     from pulumi.runtime import config as runtime_config
 
-    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}

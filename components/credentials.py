@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ IDENTITY_DEFAULTS: Mapping[str, str] = {
     "graphEndpoint": DEFAULT_GRAPH_ENDPOINT,
 }
 _LOOPBACK_NAMES = {"localhost"}
+# Entra's limit on an app registration's client secret: no secret lives longer than two years.
+MAX_CLIENT_SECRET_DAYS = 730
 
 
 class IdentityConfigError(Exception):
@@ -48,6 +51,14 @@ class OidcUnavailableError(Exception):
 
 
 # -- where tokens may go --------------------------------------------------------------------------
+
+
+def is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_loopback(host: str) -> bool:
@@ -104,45 +115,63 @@ class B2CSettings:
 
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> B2CSettings:
-        """Build from `get(key)` over the `b2c-signup` namespace; every error names its key."""
+        """Build from `get(key)` over the `b2c-signup` namespace; IdentityConfigError names every
+        key at fault."""
+        settings, problems = cls.read(get)
+        if settings is None:
+            raise IdentityConfigError("; ".join(problems))
+        return settings
+
+    @classmethod
+    def read(cls, get: Callable[[str], Any]) -> tuple[B2CSettings | None, list[str]]:
+        """The settings, or None and every problem with them (all at once, each naming its key)."""
 
         def text(key: str) -> str:
             value = get(f"{CONFIG_NAMESPACE}:{key}")
             return str(value).strip() if value not in (None, "") else IDENTITY_DEFAULTS[key]
 
+        problems: list[str] = []
         tenant_id = text("tenantId")
         if not tenant_id:
-            raise IdentityConfigError(
-                "b2c-signup:tenantId is not set: pulumi config set b2c-signup:tenantId <B2C tenant GUID>"
+            problems.append(
+                "b2c-signup:tenantId is not set: pulumi config set b2c-signup:tenantId <tenant GUID>"
             )
         credential = text("b2cCredential")
         if credential not in CREDENTIAL_KINDS:
-            raise IdentityConfigError(
+            problems.append(
                 f"b2c-signup:b2cCredential {credential!r} must be one of {', '.join(CREDENTIAL_KINDS)}"
             )
         client_id, client_secret = text("b2cClientId") or None, text("b2cClientSecret") or None
         if credential in ("clientSecret", "githubOidc") and not client_id:
-            raise IdentityConfigError(
-                f"b2c-signup:b2cClientId is required with b2cCredential {credential}: the application (client) id "
-                "of the deployment app registered in the B2C tenant"
+            problems.append(
+                f"b2c-signup:b2cClientId is required with b2cCredential {credential}: the application (client) "
+                "id of the deployment app registered in the tenant: pulumi config set b2c-signup:b2cClientId <GUID>"
             )
-        if credential != "clientSecret" and client_secret:
-            raise IdentityConfigError(
+        elif client_id and not is_guid(client_id):
+            problems.append(
+                f"b2c-signup:b2cClientId {client_id!r} is not a GUID: give the deployment app's Application "
+                "(client) ID from App registrations, e.g. pulumi config set b2c-signup:b2cClientId "
+                "0b9c8d7e-6f5a-4b3c-2d1e-0f9a8b7c6d5e"
+            )
+        if credential in CREDENTIAL_KINDS and credential != "clientSecret" and client_secret:
+            problems.append(
                 f"b2c-signup:b2cClientSecret is set, but b2c-signup:b2cCredential is {credential}, which does not use it. "
                 "To sign in with the secret (a laptop without az login): pulumi config set b2c-signup:b2cCredential "
                 "clientSecret. Otherwise remove it: pulumi config rm b2c-signup:b2cClientSecret"
             )
         if credential == "clientSecret" and not client_secret:
-            raise IdentityConfigError(
+            problems.append(
                 "b2c-signup:b2cClientSecret is not set: pulumi config set --secret b2c-signup:b2cClientSecret <secret>, "
                 "or set b2c-signup:b2cCredential to azureCli or githubOidc"
             )
         endpoint = text("graphEndpoint").rstrip("/")
         if problem := origin_problem(endpoint):
-            raise IdentityConfigError(
+            problems.append(
                 f"b2c-signup:graphEndpoint {endpoint!r} {problem}; the default is {DEFAULT_GRAPH_ENDPOINT}"
             )
-        return cls(tenant_id, credential, client_id, client_secret, endpoint)
+        if problems:
+            return None, problems
+        return cls(tenant_id, credential, client_id, client_secret, endpoint), []
 
     def describe_identity(self) -> str:
         who = f"client id {self.client_id}" if self.client_id else "the signed-in Azure CLI account"

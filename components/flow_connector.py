@@ -1,5 +1,6 @@
-"""The Power Automate custom connector for the web API: its OAuth2 settings (B2C authorize, token
-and refresh URLs of the user flow, scopes) and the definition files `paconn create` takes.
+"""The Power Automate custom connector for the web API: its OAuth2 settings (the tenant's authorize,
+token and refresh URLs: B2C's user flow policy endpoints or External ID's ciamlogin.com ones; the
+scopes) and the definition files `paconn create` takes.
 
 Pure functions: the program exports `connector_settings(...)` as the `flowConnector` stack output,
 and `python -m tools.flow_connector` turns that output into apiProperties.json and
@@ -20,6 +21,7 @@ SECURITY_NAME = "oauth2_auth"
 SETTINGS_KEYS = ("authorizationUrl", "tokenUrl", "refreshUrl", "scope", "clientId", "redirectUris")
 # The Swagger 2.0 sections an operation may reference with "#/<section>/<name>".
 SHARED_SECTIONS = ("definitions", "parameters", "responses")
+OIDC_SCOPES = ("openid", "offline_access")
 
 
 class DefinitionError(ValueError):
@@ -29,16 +31,34 @@ class DefinitionError(ValueError):
 def connector_settings(
     tenant: B2CTenant, policy_id: str, web_api_scope: str, client_id: str, redirect_uris: Sequence[str]
 ) -> dict[str, Any]:
-    """What a maker types into the connector's Security tab, as the `flowConnector` output."""
-    return {
-        "authorizationUrl": tenant.authorize_url(policy_id),
-        "tokenUrl": tenant.token_url(policy_id),
-        "refreshUrl": tenant.token_url(policy_id),
-        # offline_access gives Power Automate a refresh token; openid is required by B2C.
+    """The `flowConnector` output of a B2C stack: the user flow's policy endpoints."""
+    return oauth_settings(
+        tenant.authorize_url(policy_id), tenant.token_url(policy_id), web_api_scope, client_id, redirect_uris
+    )
+
+
+def oauth_settings(
+    authorization_url: str,
+    token_url: str,
+    web_api_scope: str,
+    client_id: str,
+    redirect_uris: Sequence[str],
+    identity_platform: str = "",
+) -> dict[str, Any]:
+    """What a maker types into the connector's Security tab, as the `flowConnector` output.
+    `identity_platform` names a platform other than B2C in the connector's description."""
+    settings: dict[str, Any] = {
+        "authorizationUrl": authorization_url,
+        "tokenUrl": token_url,
+        "refreshUrl": token_url,
+        # offline_access gives Power Automate a refresh token; openid is required for sign-in.
         "scope": f"{web_api_scope} offline_access openid",
         "clientId": client_id,
         "redirectUris": list(redirect_uris),
     }
+    if identity_platform:
+        settings["identityPlatform"] = identity_platform
+    return settings
 
 
 def check_settings(settings: Mapping[str, Any]) -> list[str]:
@@ -146,9 +166,10 @@ def imported_operations(source: Mapping[str, Any], origin: str = "the API descri
 
 
 def api_scope(settings: Mapping[str, Any]) -> str:
-    """The web API's own scope among the connector's scopes (the others are openid and offline_access)."""
+    """The web API's own scope among the connector's scopes (the others are openid and
+    offline_access): https://<tenant>/<api>/<scope> on B2C, api://<appId>/<scope> on External ID."""
     scopes = str(settings["scope"]).split()
-    return next((scope for scope in scopes if scope.startswith("https://")), scopes[0])
+    return next((scope for scope in scopes if scope not in OIDC_SCOPES), scopes[0])
 
 
 def web_api_operations(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +194,7 @@ def api_definition(
         "swagger": "2.0",
         "info": {
             "title": title,
-            "description": f"{title}, signed in through Azure AD B2C.",
+            "description": f"{title}, signed in through {settings.get('identityPlatform') or 'Azure AD B2C'}.",
             "version": "1.0",
         },
         "host": host,

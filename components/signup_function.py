@@ -1,5 +1,9 @@
 """SignupFunction: the sign-up gate function on Flex Consumption, with identity-only access to
-storage, monitoring and Key Vault, and its code published through One Deploy."""
+storage, monitoring and Key Vault, and its code published through One Deploy.
+
+The same function serves both platforms; what differs is how its caller authenticates:
+B2C's API connector with HTTP Basic (the passwords in Key Vault, referenced by version), External
+ID's custom extension with an Entra bearer token (no secret at all, so no Key Vault)."""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ INSTANCE_MEMORY_MB = (512, 2048, 4096)
 PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
 DEPLOYMENT_CONTAINER = "app-package"
 VALIDATE_ROUTE = "api/validate-signup"
+# The connector password's generations count from here; the first keeps the names stacks had
+# before rotation existed, so they gain rotation without replacing anything.
+FIRST_GENERATION = 1
 
 
 MAXIMUM_INSTANCES = (40, 1000)
@@ -42,65 +49,101 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,30}$")
 _RESOURCE_GROUP = re.compile(r"^[\w().-]{0,89}[\w()-]$")
 
 
-def hosting_problems(
-    *,
-    name_prefix: str,
-    location: str,
-    resource_group_name: str | None,
-    python_version: str,
-    maximum_instances: int,
-    always_ready_instances: int,
-    instance_memory_mb: int,
-) -> list[tuple[str, str]]:
-    """(field, why) for every hosting choice Azure or Flex Consumption would refuse. The one owner of
-    these rules: stack config reports them by key, SignupFunctionArgs refuses them."""
-    low, high = MAXIMUM_INSTANCES
-    checks = [
-        (
-            "name_prefix",
-            _NAME_PREFIX.match(name_prefix),
-            "must be 2 to 10 lowercase letters and digits, starting with a letter",
-        ),
-        ("location", _LOCATION.match(location), "is not an Azure region name such as westeurope"),
-        (
-            "resource_group_name",
-            resource_group_name is None or _RESOURCE_GROUP.match(resource_group_name),
-            "is not a resource group name: 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'",
-        ),
-        ("python_version", python_version in PYTHON_VERSIONS, f"must be one of {', '.join(PYTHON_VERSIONS)}"),
-        (
-            "instance_memory_mb",
-            instance_memory_mb in INSTANCE_MEMORY_MB,
-            f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}",
-        ),
-        (
-            "maximum_instances",
-            low <= maximum_instances <= high,
-            f"must be a whole number from {low} to {high}",
-        ),
-        (
-            "always_ready_instances",
-            0 <= always_ready_instances <= maximum_instances,
-            f"must be a whole number from 0 to {maximum_instances} (maximum_instances)",
-        ),
-    ]
-    return [(name, problem) for name, ok, problem in checks if not ok]
-
-
 @dataclass(frozen=True)
-class SignupFunctionArgs:
-    location: str
-    name_prefix: str
-    allowed_domains: Sequence[str]
-    basic_auth_username: pulumi.Input[str]
-    basic_auth_password: pulumi.Input[str]
-    package_path: str
-    package_sha256: str
+class Hosting:
+    """Where and how the function runs: the one typed object stack config builds and the component
+    takes whole. `problems()` is the one owner of the Azure and Flex Consumption limits."""
+
+    location: str = "westeurope"
+    name_prefix: str = "signup"
     resource_group_name: str | None = None  # None: create one
     python_version: str = "3.12"
     always_ready_instances: int = 0
     maximum_instances: int = 40
     instance_memory_mb: int = 2048
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, why) for every choice Azure or Flex Consumption would refuse."""
+        low, high = MAXIMUM_INSTANCES
+        checks = [
+            (
+                "name_prefix",
+                _NAME_PREFIX.match(self.name_prefix),
+                "must be 2 to 10 lowercase letters and digits, starting with a letter",
+            ),
+            ("location", _LOCATION.match(self.location), "is not an Azure region name such as westeurope"),
+            (
+                "resource_group_name",
+                self.resource_group_name is None or _RESOURCE_GROUP.match(self.resource_group_name),
+                "is not a resource group name: 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'",
+            ),
+            (
+                "python_version",
+                self.python_version in PYTHON_VERSIONS,
+                f"must be one of {', '.join(PYTHON_VERSIONS)}",
+            ),
+            (
+                "instance_memory_mb",
+                self.instance_memory_mb in INSTANCE_MEMORY_MB,
+                f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}",
+            ),
+            (
+                "maximum_instances",
+                low <= self.maximum_instances <= high,
+                f"must be a whole number from {low} to {high}",
+            ),
+            (
+                "always_ready_instances",
+                0 <= self.always_ready_instances <= self.maximum_instances,
+                f"must be a whole number from 0 to {self.maximum_instances} (maximum_instances)",
+            ),
+        ]
+        return [(name, problem) for name, ok, problem in checks if not ok]
+
+
+def accepted_generations(generation: int) -> tuple[int, ...]:
+    """The connector password generations the function accepts at `generation`: the one before
+    (none before the first), this one, and the next, which is in place before any connector sends
+    it. A rotation (generation + 1) then moves the connector from one password that both the old
+    and the restarted app accept to another that both accept: no sign-up is refused meanwhile."""
+    return tuple(g for g in (generation - 1, generation, generation + 1) if g >= FIRST_GENERATION)
+
+
+@dataclass(frozen=True)
+class BasicAuthCaller:
+    """B2C's API connector calls with HTTP Basic: `generation` is what the connector sends,
+    `passwords` every generation of accepted_generations(generation)."""
+
+    username: pulumi.Input[str]
+    generation: int
+    passwords: Mapping[int, pulumi.Input[str]]
+
+    def __post_init__(self) -> None:
+        wanted = accepted_generations(self.generation)
+        if self.generation < FIRST_GENERATION or tuple(sorted(self.passwords)) != wanted:
+            raise ValueError(
+                f"passwords has generations {sorted(self.passwords)}: give exactly {list(wanted)} "
+                f"for generation {self.generation} (the first is {FIRST_GENERATION})"
+            )
+
+
+@dataclass(frozen=True)
+class EntraCaller:
+    """External ID's custom authentication extension calls with an Entra bearer token issued for
+    the extension's resource app; the function checks it against the tenant's signing keys."""
+
+    tenant_id: str
+    audience: pulumi.Input[str]  # the resource app's client id
+    jwks_url: str
+
+
+@dataclass(frozen=True)
+class SignupFunctionArgs:
+    hosting: Hosting
+    allowed_domains: Sequence[str]
+    caller: BasicAuthCaller | EntraCaller
+    package_path: str
+    package_sha256: str
     signup_messages: str = ""  # SIGNUP_MESSAGES: texts by language; "" for the built-in ones
     # The web API's token check by field (issuer, audience, scope, policy, jwks_url); the app
     # settings they become are named in functions/web_api_spec.py. Empty: the web API answers 503.
@@ -109,17 +152,10 @@ class SignupFunctionArgs:
 
     def __post_init__(self) -> None:
         # Stack config reports these by key for users; this guards other callers of the component.
-        problems = hosting_problems(
-            name_prefix=self.name_prefix,
-            location=self.location,
-            resource_group_name=self.resource_group_name,
-            python_version=self.python_version,
-            maximum_instances=self.maximum_instances,
-            always_ready_instances=self.always_ready_instances,
-            instance_memory_mb=self.instance_memory_mb,
-        )
-        if problems:
-            raise ValueError("; ".join(f"{name} {getattr(self, name)!r} {why}" for name, why in problems))
+        if problems := self.hosting.problems():
+            raise ValueError(
+                "; ".join(f"{name} {getattr(self.hosting, name)!r} {why}" for name, why in problems)
+            )
         if not self.allowed_domains:
             raise ValueError("allowed_domains must list at least one domain")
         fields = set(web_api_spec.TOKEN_SETTINGS)
@@ -135,13 +171,13 @@ class SignupFunction(pulumi.ComponentResource):
     web_api_base_url: pulumi.Output[str]
     app_name: pulumi.Output[str]
     identity_principal_id: pulumi.Output[str]
-    key_vault_uri: pulumi.Output[str]
+    key_vault_uri: pulumi.Output[str | None]  # None when the caller needs no secret (External ID)
 
     def __init__(
         self, name: str, args: SignupFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("b2c-signup:azure:SignupFunction", name, None, opts)
-        self._name, self._args = name, args
+        self._name, self._args, self._hosting = name, args, args.hosting
         self._child = pulumi.ResourceOptions(parent=self)
         self._client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._where = self._placement()
@@ -152,14 +188,32 @@ class SignupFunction(pulumi.ComponentResource):
         ).result
 
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity", resource_name_=f"id-{args.name_prefix}", **self._where, opts=self._child
+            f"{name}-identity",
+            resource_name_=f"id-{self._hosting.name_prefix}",
+            **self._where,
+            opts=self._child,
         )
         account, container = self._storage()
         insights = self._monitoring()
-        vault, secret = self._vault()
+        secrets: list[pulumi.Resource] = []
+        caller_settings: dict[str, pulumi.Input[str]]
+        vault: keyvault.Vault | None = None
+        if isinstance(args.caller, BasicAuthCaller):
+            vault, references, secrets = self._vault(args.caller)
+            caller_settings = {
+                "BASIC_AUTH_USERNAME": args.caller.username,
+                **references,
+            }
+        else:
+            caller_settings = {
+                "SIGNUP_PLATFORM": "externalId",
+                "ENTRA_TENANT_ID": args.caller.tenant_id,
+                "ENTRA_CALLOUT_AUDIENCE": args.caller.audience,
+                "ENTRA_JWKS_URL": args.caller.jwks_url,
+            }
         # The app starts using these identities at once: grant before it exists, not after.
         grants = self._grants(identity, account, insights, vault)
-        app = self._app(identity, account, container, insights, vault, [*grants, secret])
+        app = self._app(identity, account, container, insights, caller_settings, [*grants, *secrets])
         self._code(app, grants)
 
         self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
@@ -167,7 +221,9 @@ class SignupFunction(pulumi.ComponentResource):
         self.web_api_base_url = pulumi.Output.concat(self.function_base_url, web_api_spec.BASE_PATH)
         self.app_name = app.name
         self.identity_principal_id = identity.principal_id
-        self.key_vault_uri = vault.properties.vault_uri
+        self.key_vault_uri = (
+            vault.properties.vault_uri if vault is not None else pulumi.Output.from_input(None)
+        )
         self.register_outputs(
             {
                 "function_base_url": self.function_base_url,
@@ -181,20 +237,20 @@ class SignupFunction(pulumi.ComponentResource):
 
     def _placement(self) -> dict[str, Any]:
         """Resource group (the given one, or a new one), location and tags every resource shares."""
-        args, tags = self._args, dict(self._args.tags)
-        if args.resource_group_name is None:
+        hosting, tags = self._hosting, dict(self._args.tags)
+        if hosting.resource_group_name is None:
             group = resources.ResourceGroup(
-                f"{self._name}-rg", location=args.location, tags=tags, opts=self._child
+                f"{self._name}-rg", location=hosting.location, tags=tags, opts=self._child
             )
             group_name: pulumi.Input[str] = group.name
         else:
-            group_name = args.resource_group_name
-        return {"resource_group_name": group_name, "location": args.location, "tags": tags}
+            group_name = hosting.resource_group_name
+        return {"resource_group_name": group_name, "location": hosting.location, "tags": tags}
 
     def _storage(self) -> tuple[storage.StorageAccount, storage.BlobContainer]:
         account = storage.StorageAccount(
             f"{self._name}-storage",
-            account_name=pulumi.Output.concat("st", self._args.name_prefix, self._suffix),
+            account_name=pulumi.Output.concat("st", self._hosting.name_prefix, self._suffix),
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
             allow_shared_key_access=False,
@@ -236,10 +292,16 @@ class SignupFunction(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _vault(self) -> tuple[keyvault.Vault, keyvault.Secret]:
+    def _vault(
+        self, caller: BasicAuthCaller
+    ) -> tuple[keyvault.Vault, dict[str, pulumi.Output[str]], list[pulumi.Resource]]:
+        """The vault with one secret per accepted password generation, and the app settings that
+        reference them. Each generation's secret keeps its value for life and is referenced by
+        version: a rotation changes the setting, so the app restarts onto it at once (an
+        unversioned reference is refreshed only within 24 hours)."""
         vault = keyvault.Vault(
             f"{self._name}-vault",
-            vault_name=pulumi.Output.concat("kv-", self._args.name_prefix, "-", self._suffix),
+            vault_name=pulumi.Output.concat("kv-", self._hosting.name_prefix, "-", self._suffix),
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=self._client.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
@@ -250,24 +312,37 @@ class SignupFunction(pulumi.ComponentResource):
             **self._where,
             opts=self._child,
         )
-        secret = keyvault.Secret(
-            f"{self._name}-password",
-            secret_name=PASSWORD_SECRET_NAME,
-            vault_name=vault.name,
-            resource_group_name=self._where["resource_group_name"],
-            properties=keyvault.SecretPropertiesArgs(
-                value=pulumi.Output.secret(self._args.basic_auth_password)
-            ),
-            opts=self._child,
-        )
-        return vault, secret
+        roles = {
+            caller.generation - 1: "BASIC_AUTH_PREVIOUS_PASSWORD",
+            caller.generation: "BASIC_AUTH_PASSWORD",
+            caller.generation + 1: "BASIC_AUTH_NEXT_PASSWORD",
+        }
+        references: dict[str, pulumi.Output[str]] = {}
+        secrets: list[pulumi.Resource] = []
+        for generation, password in sorted(caller.passwords.items()):
+            # The first generation keeps the names stacks had before rotation: nothing is replaced.
+            suffix = "" if generation == FIRST_GENERATION else f"-{generation}"
+            secret = keyvault.Secret(
+                f"{self._name}-password{suffix}",
+                secret_name=f"{PASSWORD_SECRET_NAME}{suffix}",
+                vault_name=vault.name,
+                resource_group_name=self._where["resource_group_name"],
+                properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(password)),
+                opts=self._child,
+            )
+            secrets.append(secret)
+            # The URI names the value without holding it: not a secret, though it comes out of one.
+            references[roles[generation]] = pulumi.Output.unsecret(
+                secret.properties.secret_uri_with_version
+            ).apply(lambda uri: f"@Microsoft.KeyVault(SecretUri={uri})")
+        return vault, references, secrets
 
     def _grants(
         self,
         identity: managedidentity.UserAssignedIdentity,
         account: storage.StorageAccount,
         insights: applicationinsights.Component,
-        vault: keyvault.Vault,
+        vault: keyvault.Vault | None,
     ) -> list[authorization.RoleAssignment]:
         def grant(label: str, role: str, scope: pulumi.Input[str]) -> authorization.RoleAssignment:
             return authorization.RoleAssignment(
@@ -283,11 +358,13 @@ class SignupFunction(pulumi.ComponentResource):
                 opts=self._child,
             )
 
-        return [
+        grants = [
             grant("blob-data-owner", STORAGE_BLOB_DATA_OWNER, account.id),
             grant("metrics-publisher", MONITORING_METRICS_PUBLISHER, insights.id),
-            grant("secrets-user", KEY_VAULT_SECRETS_USER, vault.id),
         ]
+        if vault is not None:
+            grants.append(grant("secrets-user", KEY_VAULT_SECRETS_USER, vault.id))
+        return grants
 
     def _app(
         self,
@@ -295,10 +372,10 @@ class SignupFunction(pulumi.ComponentResource):
         account: storage.StorageAccount,
         container: storage.BlobContainer,
         insights: applicationinsights.Component,
-        vault: keyvault.Vault,
+        caller_settings: Mapping[str, pulumi.Input[str]],
         depends_on: list[pulumi.Resource],
     ) -> web.WebApp:
-        args, name = self._args, self._name
+        args, hosting, name = self._args, self._hosting, self._name
         plan = web.AppServicePlan(
             f"{name}-plan",
             kind="functionapp",
@@ -306,9 +383,6 @@ class SignupFunction(pulumi.ComponentResource):
             sku=web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
             **self._where,
             opts=self._child,
-        )
-        password_reference = vault.properties.vault_uri.apply(
-            lambda uri: f"@Microsoft.KeyVault(SecretUri={uri.rstrip('/')}/secrets/{PASSWORD_SECRET_NAME}/)"
         )
         settings = {
             "AzureWebJobsStorage__accountName": account.name,
@@ -319,9 +393,7 @@ class SignupFunction(pulumi.ComponentResource):
                 "Authorization=AAD;ClientId=", identity.client_id
             ),
             "ALLOWED_EMAIL_DOMAINS": ",".join(args.allowed_domains),
-            "BASIC_AUTH_USERNAME": args.basic_auth_username,
-            # Unversioned, so a rotated password is picked up without touching the app.
-            "BASIC_AUTH_PASSWORD": password_reference,
+            **caller_settings,
         }
         if args.signup_messages:
             settings["SIGNUP_MESSAGES"] = args.signup_messages
@@ -329,13 +401,13 @@ class SignupFunction(pulumi.ComponentResource):
             {web_api_spec.TOKEN_SETTINGS[key]: value for key, value in args.token_validation.items()}
         )
         always_ready = (
-            [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=args.always_ready_instances)]
-            if args.always_ready_instances
+            [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=hosting.always_ready_instances)]
+            if hosting.always_ready_instances
             else None
         )
         app = web.WebApp(
             f"{name}-app",
-            name=pulumi.Output.concat("func-", args.name_prefix, "-", self._suffix),
+            name=pulumi.Output.concat("func-", hosting.name_prefix, "-", self._suffix),
             kind="functionapp,linux",
             server_farm_id=plan.id,
             https_only=True,
@@ -354,10 +426,10 @@ class SignupFunction(pulumi.ComponentResource):
                         ),
                     )
                 ),
-                runtime=web.FunctionsRuntimeArgs(name=web.RuntimeName.PYTHON, version=args.python_version),
+                runtime=web.FunctionsRuntimeArgs(name=web.RuntimeName.PYTHON, version=hosting.python_version),
                 scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
-                    maximum_instance_count=args.maximum_instances,
-                    instance_memory_mb=args.instance_memory_mb,
+                    maximum_instance_count=hosting.maximum_instances,
+                    instance_memory_mb=hosting.instance_memory_mb,
                     always_ready=always_ready,
                 ),
             ),

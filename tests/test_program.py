@@ -57,13 +57,15 @@ def test_every_part_is_present(stack: Run) -> None:
         "b2c-signup:b2c:SignupUserFlow",
         "pulumi:providers:azuread",
         "azuread:index/applicationPassword:ApplicationPassword",
-        "random:index/randomPassword:RandomPassword",
         "azure-native:web:WebApp",
         "pulumi-python:dynamic/b2c:ApiConnector",
         "pulumi-python:dynamic/b2c:UserFlow",
         "pulumi-python:dynamic/azure:FunctionCodeDeployment",
     ):
         assert counts.get(typ) == 1, typ
+    # The connector's password and the next one, in place before any rotation sends it.
+    assert counts["random:index/randomPassword:RandomPassword"] == 2
+    assert counts["azure-native:keyvault:Secret"] == 2
 
 
 def test_the_user_flow_calls_the_function_through_the_connector(stack: Run) -> None:
@@ -82,11 +84,32 @@ def test_the_user_flow_calls_the_function_through_the_connector(stack: Run) -> N
 
 def test_function_and_connector_share_one_generated_password(stack: Run) -> None:
     connector = stack.one("pulumi-python:dynamic/b2c:ApiConnector")
-    secret = stack.one("azure-native:keyvault:Secret")
+    secrets = {s.inputs["secretName"]: s for s in stack.of_type("azure-native:keyvault:Secret")}
     assert connector.is_secret("password")
-    assert connector.inputs["password"] == secret.inputs["properties"]["value"]
+    # The password the connector sends is the function's current one; the next waits for a rotation.
+    assert connector.inputs["password"] == secrets["basic-auth-password"].inputs["properties"]["value"]
+    assert connector.inputs["password"] != secrets["basic-auth-password-2"].inputs["properties"]["value"]
     assert connector.inputs["password"].startswith("Mock-Passw0rd-")
     assert set(connector.additional_secret_outputs) >= {"password", "pkcs12_value", "certificate_password"}
+    assert stack.outputs["connectorPassword"] == connector.inputs["password"]
+    assert "connectorPassword" in stack.secret_outputs
+
+
+def test_a_password_rotation_is_one_key_and_keeps_both_sides_overlapping() -> None:
+    rotated = program(**{"b2c-signup:connectorPasswordGeneration": "2"})
+    passwords = {r.name: r for r in rotated.of_type("random:index/randomPassword:RandomPassword")}
+    # Generation 1 keeps the name it had before rotation existed: nothing of it is replaced.
+    assert set(passwords) == {"connector-password", "connector-password-2", "connector-password-3"}
+    settings = {
+        s["name"]: s["value"]
+        for s in rotated.one("azure-native:web:WebApp").inputs["siteConfig"]["appSettings"]
+    }
+    assert "/secrets/basic-auth-password/" in settings["BASIC_AUTH_PREVIOUS_PASSWORD"]
+    assert "/secrets/basic-auth-password-2/" in settings["BASIC_AUTH_PASSWORD"]
+    assert "/secrets/basic-auth-password-3/" in settings["BASIC_AUTH_NEXT_PASSWORD"]
+    secrets = {s.inputs["secretName"]: s for s in rotated.of_type("azure-native:keyvault:Secret")}
+    connector = rotated.one("pulumi-python:dynamic/b2c:ApiConnector")
+    assert connector.inputs["password"] == secrets["basic-auth-password-2"].inputs["properties"]["value"]
 
 
 def test_no_secret_appears_in_plaintext(stack: Run) -> None:
@@ -95,7 +118,8 @@ def test_no_secret_appears_in_plaintext(stack: Run) -> None:
         leaves = [str(value) for value in plaintext(resource.raw)]
         assert password not in leaves and CLIENT_SECRET not in leaves, resource.urn
     assert stack.one("pulumi:providers:azuread").is_secret("clientSecret")
-    assert CLIENT_SECRET not in str(stack.outputs) and password not in str(stack.outputs)
+    public = {key: value for key, value in stack.outputs.items() if key not in stack.secret_outputs}
+    assert CLIENT_SECRET not in str(stack.outputs) and password not in str(public)
 
 
 def test_b2c_resources_use_the_b2c_tenant_provider(stack: Run) -> None:
@@ -158,8 +182,9 @@ def test_outputs_are_exactly_as_specified(stack: Run) -> None:
         "flowClientId",
         "flowClientSecret",
         "flowConnector",
+        "connectorPassword",
     }
-    assert stack.secret_outputs == {"flowClientSecret"}
+    assert stack.secret_outputs == {"flowClientSecret", "connectorPassword"}
     assert stack.outputs["webApiBaseUrl"] == FUNCTION_URL.removesuffix("/validate-signup")
     assert stack.outputs["tokenValidation"] == {
         "issuer": f"https://contosob2c.b2clogin.com/{CONFIG['b2c-signup:tenantId']}/v2.0/",

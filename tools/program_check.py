@@ -4,7 +4,8 @@
 
 Runs __main__.py with the config of Pulumi.<stack>.yaml on mocks that record every registration
 as the engine would receive it (inputs with their secret markers, parent, dependencies), and
-reports what would be created. First it applies the checks the Pulumi CLI makes of the project
+lists what `up` would create the way a preview does: each resource by parent, with its type, name
+and the inputs that identify it, then the stack outputs (secrets hidden). First it applies the checks the Pulumi CLI makes of the project
 and stack files before it starts a program (tools.pulumi_rules). A config mistake fails here
 exactly as it would in `pulumi up`.
 Pull requests from forks get no OIDC token to preview with, so CI runs this instead; the tests
@@ -31,11 +32,13 @@ import pulumi
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from components import b2c_tenant, packaging
+from components import packaging
 from tools import PROJECT_DIR, pulumi_rules
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
 SUBSCRIPTION_ID = "9f8e7d6c-5b4a-4321-8765-43210fedcba9"
+# The tenant's b2c-extensions-app, which custom attribute ids are named after.
+EXTENSIONS_APP_ID = "5d3a8f2e-1b7c-4e9a-a6d0-3c4b2e1f0a98"
 
 
 # Where azure-native takes a resource's Azure name, when not in `name`.
@@ -135,6 +138,20 @@ class AzureMocks(pulumi.runtime.Mocks):
                 **identity,
                 "userAssignedIdentities": {i: {"principalId": guid(i)} for i in ids},
             }
+        elif typ == "azure-native:keyvault:Secret":
+            # Key Vault gives every value a version: a versioned URI names that value for good.
+            vault, secret_name = plain["vaultName"], plain["secretName"]
+            state["name"] = secret_name
+            version = guid(name, "version").replace("-", "")
+            properties = {
+                **plain["properties"],
+                "secretUri": f"https://{vault}.vault.azure.net/secrets/{secret_name}",
+                "secretUriWithVersion": f"https://{vault}.vault.azure.net/secrets/{secret_name}/{version}",
+            }
+            # The engine keeps an output secret where its input was: here the whole properties object.
+            state["properties"] = (
+                rpc.wrap_rpc_secret(properties) if rpc.is_rpc_secret(inputs["properties"]) else properties
+            )
         elif typ == "azure-native:applicationinsights:Component":
             state.update(
                 connectionString=f"InstrumentationKey={guid(name)};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
@@ -147,6 +164,10 @@ class AzureMocks(pulumi.runtime.Mocks):
             state["result"] = guid(name, "uuid")
         elif typ == "random:index/randomPassword:RandomPassword":
             state["result"] = rpc.wrap_rpc_secret("Mock-Passw0rd-" + guid(name)[:12])
+        elif typ == "azuread:index/userFlowAttribute:UserFlowAttribute":
+            # Graph names a custom attribute after the tenant's extensions app (its id without hyphens).
+            resource_id = f"extension_{EXTENSIONS_APP_ID.replace('-', '')}_{plain['displayName']}"
+            state.update(id=resource_id, attributeType="custom")
         elif typ.startswith("azuread:"):
             resource_id = guid(typ, name)
             state.update(clientId=guid(name, "client"), objectId=resource_id, id=resource_id)
@@ -157,8 +178,14 @@ class AzureMocks(pulumi.runtime.Mocks):
             resource_id = guid(name, "connector")
             state.update(connector_id=resource_id, certificate_thumbprints=[])
         elif typ == "pulumi-python:dynamic/b2c:UserFlow":
-            flow = b2c_tenant.policy_id(str(plain["name"]))
+            # Graph prefixes the name with B2C_1_ unless it already has it (any case).
+            given = str(plain["name"])
+            flow = given if given[:6].upper() == "B2C_1_" else f"B2C_1_{given}"
             resource_id, state["flow_id"] = flow, flow
+        elif typ == "pulumi-python:dynamic/externalid:CustomExtension":
+            resource_id = state["extension_id"] = guid(name, "extension")
+        elif typ == "pulumi-python:dynamic/externalid:SignUpFlow":
+            resource_id = state["flow_id"] = guid(name, "flow")
         elif typ == "pulumi-python:dynamic/azure:FunctionCodeDeployment":
             resource_id = state["deployment_id"] = guid(name, "deployment")
         return resource_id, state
@@ -315,10 +342,80 @@ def check_stack(stack: str, directory: Path = PROJECT_DIR, *, real_package: bool
     # What the Pulumi CLI checks before it starts the program at all.
     if refused := pulumi_rules.check_stack_file(PROJECT_DIR / "Pulumi.yaml", stack, directory):
         raise pulumi.RunError("Pulumi would not run the program: " + "; ".join(refused))
+    # As `pulumi preview` runs it: what a real `up` alone refuses (sample tenant values, a
+    # credential this machine cannot use) is for the deployment to stop on, not the check.
     if real_package:
-        return run_main(config, secrets=secrets)
+        return run_main(config, secrets=secrets, preview=True)
     with stand_in_package():
-        return run_main(config, secrets=secrets)
+        return run_main(config, secrets=secrets, preview=True)
+
+
+# The inputs that say which real object a resource is, as a preview's reader looks for them.
+IDENTIFYING_INPUTS = (
+    "displayName",
+    "display_name",
+    "name",
+    "accountName",
+    "vaultName",
+    "secretName",
+    "containerName",
+    "resourceName",
+    "workspaceName",
+    "resourceGroupName",
+    "identifierUri",
+    "identifierUris",
+    "dataType",
+    "target_url",
+    "resource_id",
+    "scm_url",
+    "claimValues",
+    "tenantId",
+)
+
+
+def identity(resource: Registered) -> str:
+    """A resource's identifying inputs, `key=value`, secrets as [secret] and nothing long."""
+    shown = []
+    for key in IDENTIFYING_INPUTS:
+        if key not in resource.raw or resource.raw[key] in (None, "", []):
+            continue
+        if key == "resourceGroupName" and resource.type != "azure-native:resources:ResourceGroup":
+            continue
+        value = (
+            "[secret]"
+            if resource.is_secret(key)
+            else json.dumps(unwrap(resource.raw[key]), ensure_ascii=False)
+        )
+        shown.append(f"{key}={value if len(value) <= 80 else value[:77] + '...'}")
+    return " ".join(shown)
+
+
+def preview(stack: str, result: Run) -> list[str]:
+    """What `up` would create, as `pulumi preview` lists it: a tree by parent, each resource with
+    its type, name and the inputs that identify it, then the outputs (secrets hidden)."""
+    children: dict[str, list[Registered]] = {}
+    for resource in result.resources:
+        children.setdefault(resource.parent, []).append(resource)
+    urns = {resource.urn for resource in result.resources}
+    roots = [resource for resource in result.resources if resource.parent not in urns]
+    lines = [f"{stack}: {len(result.resources)} resources to create"]
+
+    def walk(resource: Registered, depth: int) -> None:
+        lines.append(f"  + {'   ' * depth}{resource.type}  {resource.name}  {identity(resource)}".rstrip())
+        for child in children.get(resource.urn, []):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    lines.append("  Outputs:")
+    for name in sorted(result.outputs):
+        value = (
+            "[secret]"
+            if name in result.secret_outputs
+            else json.dumps(result.outputs[name], ensure_ascii=False)
+        )
+        lines.append(f"    {name}: {value}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,13 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stack}: {exc}", file=sys.stderr)
             failed = True
             continue
-        counts: dict[str, int] = {}
-        for resource in result.resources:
-            counts[resource.type] = counts.get(resource.type, 0) + 1
-        print(f"{stack}: {len(result.resources)} resources would be registered")
-        for typ, count in sorted(counts.items()):
-            print(f"  {count:>2} {typ}")
-        print(f"  outputs: {', '.join(sorted(result.outputs))}")
+        print("\n".join(preview(stack, result)))
     return 1 if failed else 0
 
 

@@ -63,6 +63,24 @@ FLOW_PATCH_FIELDS = {
     "is_language_customization_enabled": "isLanguageCustomizationEnabled",
 }
 _ATTRIBUTE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+# The user flow attributes every B2C tenant has (Azure AD B2C > User attributes, "Built-in").
+BUILT_IN_ATTRIBUTES = frozenset(
+    {
+        "city",
+        "country",
+        "displayName",
+        "email",
+        "givenName",
+        "jobTitle",
+        "postalCode",
+        "state",
+        "streetAddress",
+        "surname",
+    }
+)
+# A custom attribute's id, as Graph gives it on both platforms: the tenant's extensions app id
+# without hyphens, then the attribute's name.
+CUSTOM_ATTRIBUTE_ID = re.compile(r"^extension_[0-9a-fA-F]{32}_[A-Za-z][A-Za-z0-9_]{0,63}$")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -75,6 +93,21 @@ class Checked:
 
     def fail(self, prop: str, reason: str) -> None:
         self.failures.append((prop, reason))
+
+
+def is_known_attribute(attribute_id: str) -> bool:
+    """A built-in attribute of the tenant, or a custom one by its full id."""
+    return attribute_id in BUILT_IN_ATTRIBUTES or bool(CUSTOM_ATTRIBUTE_ID.match(attribute_id))
+
+
+def username_problem(username: str) -> str | None:
+    """Why a Basic-auth username is unusable, or None: HTTP Basic splits on the first colon, and
+    B2C's connector blade takes at most 64 characters without spaces."""
+    if ":" in username:
+        return "must not contain ':': it must be 1 to 64 characters without ':' or spaces (HTTP Basic splits on the first colon)"
+    if not 1 <= len(username) <= 64 or any(c.isspace() for c in username):
+        return "must be 1 to 64 characters without ':' or spaces"
+    return None
 
 
 def is_unknown(value: object) -> bool:
@@ -127,8 +160,8 @@ def check_connector(news: Mapping[str, Any]) -> Checked:
     checked.inputs["auth_type"] = auth_type
     if auth_type == AUTH_BASIC:
         username = _text(checked, "username", required=True, example="'b2c-connector'")
-        if username is not None and ":" in username:
-            checked.fail("username", "username must not contain ':' (HTTP Basic splits on the first colon)")
+        if username is not None and (problem := username_problem(username)):
+            checked.fail("username", f"username {problem}")
         _text(checked, "password", required=True, example="a random secret from pulumi_random.RandomPassword")
         for unused in ("pkcs12_value", "certificate_password"):
             checked.inputs[unused] = None

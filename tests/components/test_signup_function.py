@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
 import pytest
 
-from components.signup_function import SignupFunction, SignupFunctionArgs
+from components.signup_function import BasicAuthCaller, Hosting, SignupFunction, SignupFunctionArgs
 from tools.program_check import SUBSCRIPTION_ID, Run, plaintext, run
 from tools.program_check import guid as mock_guid
 
 PASSWORD = "Conn3ctor-Secret-Value"
+NEXT_PASSWORD = "Next-Conn3ctor-Secret"
 SHA = "ab" * 32
 IDENTITY_CLIENT_ID = mock_guid("signup-identity", "client")  # what the mocks give the identity
 # Settings Flex Consumption rejects or ignores (functions-hosting.md, section 2).
@@ -37,12 +40,22 @@ FLEX_REJECTED_SITE_CONFIG = {
 }
 
 
-def build(**overrides: Any) -> Run:
+class _Deferred:
+    """A caller built inside the mocked run (its Outputs need the run's event loop)."""
+
+    def __init__(self, make: Callable[[], BasicAuthCaller]) -> None:
+        self.make = make
+
+
+def hosting(**overrides: Any) -> Hosting:
+    return Hosting(**{"location": "westeurope", "name_prefix": "signup", **overrides})
+
+
+def build(caller: Any = None, **overrides: Any) -> Run:
+    host = {key: overrides.pop(key) for key in list(overrides) if key in Hosting.__dataclass_fields__}
     args: dict[str, Any] = {
-        "location": "westeurope",
-        "name_prefix": "signup",
+        "hosting": hosting(**host),
         "allowed_domains": ["contoso.com", "*.fabrikam.com"],
-        "basic_auth_username": "b2c-connector",
         "package_path": "dist/released-package.zip",
         "package_sha256": SHA,
         **overrides,
@@ -50,8 +63,13 @@ def build(**overrides: Any) -> Run:
 
     def program() -> None:
         # Created inside the run, on the mocks' event loop.
-        password = pulumi.Output.secret(PASSWORD)
-        function = SignupFunction("signup", SignupFunctionArgs(basic_auth_password=password, **args))
+        passwords = {1: pulumi.Output.secret(PASSWORD), 2: pulumi.Output.secret(NEXT_PASSWORD)}
+        chosen = (
+            caller.make()
+            if isinstance(caller, _Deferred)
+            else caller or BasicAuthCaller("b2c-connector", 1, passwords)
+        )
+        function = SignupFunction("signup", SignupFunctionArgs(caller=chosen, **args))
         pulumi.export("url", function.validate_signup_url)
         pulumi.export("base", function.function_base_url)
         pulumi.export("app", function.app_name)
@@ -130,13 +148,63 @@ def test_the_password_is_a_key_vault_reference_resolved_with_the_identity(stack:
     settings = settings_of(stack)
     vault = stack.one("azure-native:keyvault:Vault").inputs
     assert vault["properties"]["enableRbacAuthorization"] is True
-    assert settings["BASIC_AUTH_PASSWORD"] == (
-        f"@Microsoft.KeyVault(SecretUri=https://{vault['vaultName']}.vault.azure.net/secrets/basic-auth-password/)"
+    # Referenced by version: a rotation changes the setting, so the app restarts onto the new value.
+    base = f"https://{vault['vaultName']}.vault.azure.net/secrets"
+    assert re.fullmatch(
+        rf"@Microsoft\.KeyVault\(SecretUri={re.escape(base)}/basic-auth-password/[0-9a-f]{{32}}\)",
+        settings["BASIC_AUTH_PASSWORD"],
     )
+    assert re.fullmatch(
+        rf"@Microsoft\.KeyVault\(SecretUri={re.escape(base)}/basic-auth-password-2/[0-9a-f]{{32}}\)",
+        settings["BASIC_AUTH_NEXT_PASSWORD"],
+    )
+    assert "BASIC_AUTH_PREVIOUS_PASSWORD" not in settings  # nothing was ever sent before the first
     assert settings["BASIC_AUTH_USERNAME"] == "b2c-connector"
     assert settings["ALLOWED_EMAIL_DOMAINS"] == "contoso.com,*.fabrikam.com"
-    secret = stack.one("azure-native:keyvault:Secret")
-    assert secret.raw["properties"]["value"] != PASSWORD and secret.inputs["properties"]["value"] == PASSWORD
+    secrets = {s.inputs["secretName"]: s for s in stack.of_type("azure-native:keyvault:Secret")}
+    assert set(secrets) == {"basic-auth-password", "basic-auth-password-2"}
+    first = secrets["basic-auth-password"]
+    assert first.name == "signup-password"  # the name stacks had before rotation: no replacement
+    assert first.raw["properties"]["value"] != PASSWORD and first.inputs["properties"]["value"] == PASSWORD
+    assert secrets["basic-auth-password-2"].inputs["properties"]["value"] == NEXT_PASSWORD
+
+
+def test_a_rotated_generation_keeps_the_one_before_and_after_accepted() -> None:
+    passwords = {generation: f"Gen-{generation}-Secret-Value" for generation in (2, 3, 4)}
+
+    def caller() -> BasicAuthCaller:
+        return BasicAuthCaller(
+            "b2c-connector", 3, {g: pulumi.Output.secret(value) for g, value in passwords.items()}
+        )
+
+    stack = build(caller=_Deferred(caller))
+    settings = settings_of(stack)
+    by_version = {
+        s.inputs["secretName"]: s.inputs["properties"]["value"]
+        for s in stack.of_type("azure-native:keyvault:Secret")
+    }
+    assert by_version == {
+        "basic-auth-password-2": passwords[2],
+        "basic-auth-password-3": passwords[3],
+        "basic-auth-password-4": passwords[4],
+    }
+    for setting, secret in (
+        ("BASIC_AUTH_PREVIOUS_PASSWORD", "basic-auth-password-2"),
+        ("BASIC_AUTH_PASSWORD", "basic-auth-password-3"),
+        ("BASIC_AUTH_NEXT_PASSWORD", "basic-auth-password-4"),
+    ):
+        assert f"/secrets/{secret}/" in settings[setting], setting
+
+
+@pytest.mark.parametrize(
+    ("generation", "given", "fragment"),
+    [(1, (1,), r"exactly \[1, 2\]"), (2, (2, 3), r"exactly \[1, 2, 3\]"), (0, (0, 1), "the first is 1")],
+)
+def test_a_caller_must_bring_every_accepted_generation(
+    generation: int, given: tuple[int, ...], fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        BasicAuthCaller("u", generation, dict.fromkeys(given, "p"))
 
 
 def test_the_password_is_only_ever_a_secret(stack: Run) -> None:
@@ -255,12 +323,11 @@ def test_without_token_rules_no_token_setting_is_written(stack: Run) -> None:
     ],
 )
 def test_bad_arguments_are_refused_by_name(change: dict[str, Any], fragment: str) -> None:
+    host = {key: change.pop(key) for key in list(change) if key in Hosting.__dataclass_fields__}
     base: dict[str, Any] = {
-        "location": "westeurope",
-        "name_prefix": "signup",
+        "hosting": hosting(**host),
         "allowed_domains": ["contoso.com"],
-        "basic_auth_username": "u",
-        "basic_auth_password": "p",
+        "caller": BasicAuthCaller("u", 1, {1: "p", 2: "q"}),
         "package_path": "x",
         "package_sha256": SHA,
     }

@@ -1,10 +1,15 @@
-"""B2CApplications: the app registrations in the B2C tenant — web API with its scope, the Flow
-client used by the Power Automate connector, the test app for "Run user flow" — with service
-principals and admin consent, so no user meets a consent prompt B2C cannot show.
+"""The app registrations in the tenant — the web API with its scope, the Flow client the Power
+Automate connector signs in with, the test app for running the user flow — with service principals
+and admin consent, so no user meets a consent prompt the sign-up page cannot show. On External ID
+also the custom extension's resource app, whose tokens Entra sends with the sign-up callout.
 
-Give it the B2C tenant's azuread provider through `opts` (`providers=[b2c]`): every child, and the
-lookup of Microsoft Graph's principal, then talks to the B2C tenant, never the subscription's
-directory.
+Both platforms register the same apps; they differ in the audience B2C user flows demand, in where
+the web API's App ID URI comes from (B2C: https://<tenant>.onmicrosoft.com/<identifier>, External
+ID: api://<the app's own client id>, which only a resource after the app can set), and in the
+extension's resource app.
+
+Give it the tenant's azuread provider through `opts` (`providers=[tenant]`): every child, and the
+lookup of Microsoft Graph's principal, then talks to the tenant, never the subscription's directory.
 """
 
 from __future__ import annotations
@@ -17,78 +22,99 @@ import pulumi
 import pulumi_azuread as azuread
 import pulumi_random as random
 
-from components.b2c_tenant import JWT_MS, B2CTenant
+from components.b2c_tenant import JWT_MS
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Microsoft Graph's delegated permission ids for the OpenID Connect scopes (the same in every tenant).
 OPENID_SCOPE_ID = "37f7f235-527c-4136-accd-4a02d197296e"
 OFFLINE_ACCESS_SCOPE_ID = "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"
+# Microsoft Graph's application permission that lets a custom extension's resource app receive the
+# callout payload (CustomAuthenticationExtension.Receive.Payload). By id: display names are not keys.
+RECEIVE_PAYLOAD_ROLE_ID = "214e810f-fda8-4fd7-a475-29461495eb00"
 # "Accounts in any identity provider or organizational directory (for authenticating users with
 # user flows)": the only audience B2C user flows accept.
 B2C_AUDIENCE = "AzureADandPersonalMicrosoftAccount"
+# External ID: the apps belong to the external tenant and its own users.
+EXTERNAL_ID_AUDIENCE = "AzureADMyOrg"
 
 
 @dataclass(frozen=True)
-class B2CApplicationsArgs:
+class ApplicationsArgs:
     name_prefix: str
-    tenant: B2CTenant
-    api_identifier: str
     api_scope: str
     flow_redirect_uris: Sequence[str]
     flow_secret_lifetime_days: int
     flow_secret_rotation: str
+    sign_in_audience: str = B2C_AUDIENCE
+    # The web API's App ID URI; None gives it api://<its client id> (External ID).
+    api_identifier_uri: str | None = None
+    # External ID: register the custom extension's resource app too.
+    callout_resource_app: bool = False
 
 
-class B2CApplications(pulumi.ComponentResource):
+class Applications(pulumi.ComponentResource):
     web_api_client_id: pulumi.Output[str]
     web_api_scope: pulumi.Output[str]
     flow_client_id: pulumi.Output[str]
     flow_client_secret: pulumi.Output[str]
     flow_redirect_uris: pulumi.Output[list[str]]
     test_client_id: pulumi.Output[str]
+    # External ID only (None elsewhere): the extension's resource app, by client id and resource id.
+    callout_client_id: pulumi.Output[str] | None = None
+    callout_application_id: pulumi.Output[str] | None = None
 
     def __init__(
-        self, name: str, args: B2CApplicationsArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ApplicationsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        resource_type: str = "b2c-signup:b2c:Applications",
     ) -> None:
-        super().__init__("b2c-signup:b2c:Applications", name, None, opts)
+        super().__init__(resource_type, name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        web_api, scope_id = self._web_api()
+        # Microsoft Graph's principal exists in every tenant: read it, never manage (or delete) it.
+        self._graph_sp = azuread.get_service_principal_output(
+            client_id=MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        web_api, scope_id, app_id_uri = self._web_api()
         access = self._access(web_api, scope_id)
         flow, secret = self._flow_client(access)
         test = self._test_app(access)
         self._consent(web_api, flow, test)
 
         self.web_api_client_id = web_api.client_id
-        self.web_api_scope = pulumi.Output.from_input(
-            args.tenant.scope_uri(args.api_identifier, args.api_scope)
-        )
+        self.web_api_scope = pulumi.Output.concat(app_id_uri, "/", args.api_scope)
         self.flow_client_id = flow.client_id
         self.flow_client_secret = pulumi.Output.secret(secret.value)
         self.flow_redirect_uris = pulumi.Output.from_input(list(args.flow_redirect_uris))
         self.test_client_id = test.client_id
-        self.register_outputs(
-            {
-                "web_api_client_id": self.web_api_client_id,
-                "web_api_scope": self.web_api_scope,
-                "flow_client_id": self.flow_client_id,
-                "flow_client_secret": self.flow_client_secret,
-                "flow_redirect_uris": self.flow_redirect_uris,
-                "test_client_id": self.test_client_id,
-            }
-        )
+        outputs: dict[str, pulumi.Output[str] | pulumi.Output[list[str]]] = {
+            "web_api_client_id": self.web_api_client_id,
+            "web_api_scope": self.web_api_scope,
+            "flow_client_id": self.flow_client_id,
+            "flow_client_secret": self.flow_client_secret,
+            "flow_redirect_uris": self.flow_redirect_uris,
+            "test_client_id": self.test_client_id,
+        }
+        if args.callout_resource_app:
+            callout = self._callout_app()
+            self.callout_client_id, self.callout_application_id = callout.client_id, callout.id
+            outputs.update(callout_client_id=callout.client_id, callout_application_id=callout.id)
+        self.register_outputs(outputs)
 
-    def _web_api(self) -> tuple[azuread.Application, pulumi.Output[str]]:
+    def _web_api(self) -> tuple[azuread.Application, pulumi.Output[str], pulumi.Input[str]]:
         args = self._args
         # A stable id for the scope: clients reference it, so it must not change between runs.
         scope_id = random.RandomUuid(f"{self._name}-scope-id", opts=self._child).result
         web_api = azuread.Application(
             f"{self._name}-web-api",
             display_name=f"{args.name_prefix} web API",
-            sign_in_audience=B2C_AUDIENCE,
-            identifier_uris=[args.tenant.app_id_uri(args.api_identifier)],
+            sign_in_audience=args.sign_in_audience,
+            identifier_uris=[args.api_identifier_uri] if args.api_identifier_uri else None,
             api=azuread.ApplicationApiArgs(
-                requested_access_token_version=2,  # B2C refuses apps that ask for v1 tokens
+                requested_access_token_version=2,  # user flows refuse apps that ask for v1 tokens
                 oauth2_permission_scopes=[
                     azuread.ApplicationApiOauth2PermissionScopeArgs(
                         id=scope_id,
@@ -102,7 +128,16 @@ class B2CApplications(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        return web_api, scope_id
+        if args.api_identifier_uri:
+            return web_api, scope_id, args.api_identifier_uri
+        # api://<client id> names the app by itself: set after the app exists, by its own resource.
+        uri = azuread.ApplicationIdentifierUri(
+            f"{self._name}-web-api-uri",
+            application_id=web_api.id,
+            identifier_uri=pulumi.Output.concat("api://", web_api.client_id),
+            opts=self._child,
+        )
+        return web_api, scope_id, uri.identifier_uri
 
     @staticmethod
     def _access(
@@ -136,7 +171,7 @@ class B2CApplications(pulumi.ComponentResource):
         flow = azuread.Application(
             f"{self._name}-flow-client",
             display_name=f"{args.name_prefix} Power Automate connector",
-            sign_in_audience=B2C_AUDIENCE,
+            sign_in_audience=args.sign_in_audience,
             web=azuread.ApplicationWebArgs(redirect_uris=list(args.flow_redirect_uris)),
             required_resource_accesses=access,
             opts=self._child,
@@ -162,7 +197,7 @@ class B2CApplications(pulumi.ComponentResource):
         return azuread.Application(
             f"{self._name}-test",
             display_name=f"{self._args.name_prefix} user flow test",
-            sign_in_audience=B2C_AUDIENCE,
+            sign_in_audience=self._args.sign_in_audience,
             web=azuread.ApplicationWebArgs(
                 redirect_uris=[JWT_MS],
                 implicit_grant=azuread.ApplicationWebImplicitGrantArgs(
@@ -173,33 +208,60 @@ class B2CApplications(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    def _principal(self, label: str, app: azuread.Application) -> azuread.ServicePrincipal:
+        return azuread.ServicePrincipal(f"{self._name}-{label}-sp", client_id=app.client_id, opts=self._child)
+
     def _consent(
         self, web_api: azuread.Application, flow: azuread.Application, test: azuread.Application
     ) -> None:
         """Service principals and admin consent for the clients, so no sign-in asks for consent."""
-        name = self._name
-
-        def principal(label: str, app: azuread.Application) -> azuread.ServicePrincipal:
-            return azuread.ServicePrincipal(f"{name}-{label}-sp", client_id=app.client_id, opts=self._child)
-
-        web_sp = principal("web-api", web_api)
-        # Microsoft Graph's principal exists in every tenant: read it, never manage (or delete) it.
-        graph_sp = azuread.get_service_principal_output(
-            client_id=MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        web_sp = self._principal("web-api", web_api)
         for label, client in (("flow-client", flow), ("test", test)):
-            client_sp = principal(label, client)
+            client_sp = self._principal(label, client)
             azuread.ServicePrincipalDelegatedPermissionGrant(
-                f"{name}-{label}-api-consent",
+                f"{self._name}-{label}-api-consent",
                 service_principal_object_id=client_sp.object_id,
                 resource_service_principal_object_id=web_sp.object_id,
                 claim_values=[self._args.api_scope],
                 opts=self._child,
             )
             azuread.ServicePrincipalDelegatedPermissionGrant(
-                f"{name}-{label}-openid-consent",
+                f"{self._name}-{label}-openid-consent",
                 service_principal_object_id=client_sp.object_id,
-                resource_service_principal_object_id=graph_sp.object_id,
+                resource_service_principal_object_id=self._graph_sp.object_id,
                 claim_values=["openid", "offline_access"],
                 opts=self._child,
             )
+
+    def _callout_app(self) -> azuread.Application:
+        """The custom extension's resource app: Entra sends the callout with a v2 token issued for
+        it, which the function checks. Its App ID URI names the function's host, which exists only
+        after the function: the sign-up component sets it."""
+        callout = azuread.Application(
+            f"{self._name}-callout",
+            display_name=f"{self._args.name_prefix} sign-up extension",
+            sign_in_audience=EXTERNAL_ID_AUDIENCE,
+            api=azuread.ApplicationApiArgs(requested_access_token_version=2),
+            required_resource_accesses=[
+                azuread.ApplicationRequiredResourceAccessArgs(
+                    resource_app_id=MICROSOFT_GRAPH_APP_ID,
+                    resource_accesses=[
+                        azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
+                            id=RECEIVE_PAYLOAD_ROLE_ID, type="Role"
+                        )
+                    ],
+                )
+            ],
+            opts=self._child,
+        )
+        principal = self._principal("callout", callout)
+        # Admin consent to an application permission is an app role assignment; without it Entra
+        # refuses to call the extension (1003021).
+        azuread.AppRoleAssignment(
+            f"{self._name}-callout-receive-payload",
+            app_role_id=RECEIVE_PAYLOAD_ROLE_ID,
+            principal_object_id=principal.object_id,
+            resource_object_id=self._graph_sp.object_id,
+            opts=self._child,
+        )
+        return callout
