@@ -747,9 +747,13 @@ def load(
             )
     login_host = reader.text("loginHost", b2c_tenant.host_problem)
     domains = _domains(reader)
-    flow_name, flow_problem = b2c_tenant.flow_name(reader.text("userFlowName"))
-    if flow_problem:
-        reader.fail("userFlowName", reader.raw("userFlowName"), flow_problem)
+    if platform == EXTERNAL_ID:
+        # A sign-up flow's display name: text, unique in the tenant (checked by Graph at create).
+        flow_name = reader.text("userFlowName").strip()
+    else:
+        flow_name, flow_problem = b2c_tenant.flow_name(reader.text("userFlowName"))
+        if flow_problem:
+            reader.fail("userFlowName", reader.raw("userFlowName"), flow_problem)
     custom = _custom_attributes(reader)
     attributes = _attributes(reader, platform, custom)
     step = reader.text(

@@ -250,3 +250,240 @@ def test_refusal_texts_by_language_reach_the_function_as_it_reads_them() -> None
         StackConfigError, match=r"b2c-signup:signupMessages\.fr must be an object with denied"
     ):
         loaded(signupMessages={"fr": {"refused": "x"}})
+
+
+# -- the platform, and keys a platform does not use ------------------------------------------------
+
+EXTERNAL = {"platform": "externalId", "tenantName": "contosoext"}
+
+
+def test_an_external_id_stack_gets_its_tenant_and_flow_name() -> None:
+    config = loaded(**EXTERNAL, userFlowName="Partner sign-up")
+    assert config.platform == "externalId"
+    assert config.tenant.login_host == "contosoext.ciamlogin.com"
+    assert config.policy_id == config.user_flow_name == "Partner sign-up"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("connectorUsername", "gate"),
+        ("connectorStep", "postFederationSignup"),
+        ("apiIdentifier", "api-v2"),
+        ("connectorPasswordGeneration", "2"),
+    ],
+)
+def test_b2c_keys_are_refused_on_external_id_with_the_fix(key: str, value: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(**EXTERNAL, **{key: value})
+    message = str(raised.value)
+    assert f"b2c-signup:{key} '{value}' is set, but only Azure AD B2C uses it" in message
+    assert f"pulumi config rm b2c-signup:{key}" in message
+
+
+def test_their_defaults_are_not_refused_on_external_id() -> None:
+    # Pulumi hands the program Pulumi.yaml's defaults as if set: those are not a user's choice.
+    loaded(**EXTERNAL, connectorStep="postAttributeCollection", connectorUsername="b2c-connector")
+
+
+def test_custom_attributes_are_external_id_only_and_collected_by_name() -> None:
+    config = loaded(
+        **EXTERNAL,
+        userAttributes=["email", "plan?"],
+        customAttributes={"plan": {"dataType": "string", "description": "Your plan"}},
+    )
+    assert [(a.attribute_id, a.optional, a.custom) for a in config.user_attributes] == [
+        ("email", False, False),
+        ("plan", True, True),
+    ]
+    assert config.custom_attributes == (stack_config.CustomAttribute("plan", "string", "Your plan"),)
+    with pytest.raises(StackConfigError, match=r"customAttributes .* only Entra External ID uses it"):
+        loaded(customAttributes={"plan": {"dataType": "string"}})
+
+
+@pytest.mark.parametrize(
+    ("custom", "fragment"),
+    [
+        ({"2fast": {}}, "'2fast' is not an attribute name"),
+        (
+            {"plan": {"dataType": "date"}},
+            "customAttributes.plan.dataType 'date' must be one of string, boolean, int64",
+        ),
+        ({"plan": {"type": "string"}}, "must be an object with dataType and/or description"),
+    ],
+)
+def test_custom_attribute_mistakes_name_the_attribute(custom: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(**EXTERNAL, customAttributes=custom)
+    assert fragment in str(raised.value)
+
+
+def test_an_unknown_platform_is_refused() -> None:
+    with pytest.raises(StackConfigError, match="b2c-signup:platform 'entra' must be one of b2c, externalId"):
+        loaded(platform="entra")
+
+
+# -- mistakes that passed silently before -----------------------------------------------------------
+
+
+def test_a_client_id_that_is_not_a_guid_is_refused() -> None:
+    with pytest.raises(StackConfigError, match="b2c-signup:b2cClientId 'deployer' is not a GUID"):
+        loaded(b2cClientId="deployer")
+
+
+@pytest.mark.parametrize(
+    ("platform", "entry"),
+    [
+        ("b2c", "favouriteColour"),
+        ("b2c", "extension_plan"),
+        ("externalId", "extension_12_plan"),
+        ("b2c", "Surname"),
+    ],
+)
+def test_an_attribute_that_is_neither_built_in_nor_custom_is_refused_before_any_resource(
+    platform: str, entry: str
+) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(platform=platform, userAttributes=["email", entry])
+    message = str(raised.value)
+    assert f"b2c-signup:userAttributes '{entry}' is not an attribute id of" in message
+    assert "extension_<appId without hyphens>_<name>" in message and "givenName" in message
+
+
+def test_built_in_and_full_custom_ids_pass_on_both_platforms() -> None:
+    for platform in ("b2c", "externalId"):
+        ids = ["email", "city", "jobTitle", "extension_0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e_plan"]
+        assert [a.attribute_id for a in loaded(platform=platform, userAttributes=ids).user_attributes] == ids
+
+
+def test_a_key_in_a_misspelt_namespace_is_named_with_ours() -> None:
+    problems = stack_config.unknown_keys(
+        ["b2csignup:tenantName", "b2c_signup:allowedDomains", "azuread:tenantId"]
+    )
+    assert problems == [
+        "b2c_signup:allowedDomains is in namespace 'b2c_signup', which is not this project's: did you mean "
+        "b2c-signup:allowedDomains? (pulumi config rm b2c_signup:allowedDomains, then pulumi config set "
+        "b2c-signup:allowedDomains ...)",
+        "b2csignup:tenantName is in namespace 'b2csignup', which is not this project's: did you mean "
+        "b2c-signup:tenantName? (pulumi config rm b2csignup:tenantName, then pulumi config set "
+        "b2c-signup:tenantName ...)",
+    ]
+
+
+def test_a_misspelt_required_key_is_named_where_the_missing_one_is() -> None:
+    raw = {**BASE, "b2cClientSecret": SECRET}
+    raw.pop("tenantName")
+    with pytest.raises(StackConfigError) as raised:
+        load(
+            raw.get,
+            lambda _k: None,
+            "dev",
+            present=["b2c-signup:tenantNmae", *[f"b2c-signup:{k}" for k in raw]],
+        )
+    message = str(raised.value)
+    assert (
+        "b2c-signup:tenantName (not set) is required (b2c-signup:tenantNmae is set: did you mean b2c-signup:tenantName?)"
+        in message
+    )
+    assert (
+        "b2c-signup:tenantNmae is not a key of this project: did you mean b2c-signup:tenantName?" in message
+    )
+
+
+def test_a_provider_location_that_disagrees_is_refused_naming_both_keys() -> None:
+    def load_with(location: str | None) -> stack_config.StackConfig:
+        return load(
+            {**BASE, "b2cClientSecret": SECRET, "location": "westeurope"}.get,
+            lambda _k: None,
+            "dev",
+            other={"azure-native:location": location}.get,
+        )
+
+    with pytest.raises(
+        StackConfigError,
+        match=r"azure-native:location 'northeurope' differs from b2c-signup:location 'westeurope'.*"
+        r"pulumi config set b2c-signup:location northeurope \(or pulumi config rm azure-native:location\)",
+    ):
+        load_with("northeurope")
+    assert load_with("westeurope").hosting.location == "westeurope"
+    assert load_with(None).hosting.location == "westeurope"
+
+
+def test_a_list_given_as_a_plain_string_gets_the_commands_that_make_it_a_list() -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(allowedDomains="contoso.com,fabrikam.com")
+    assert (
+        "pulumi config rm b2c-signup:allowedDomains && pulumi config set --path 'b2c-signup:allowedDomains[0]' "
+        "contoso.com && pulumi config set --path 'b2c-signup:allowedDomains[1]' fabrikam.com"
+    ) in str(raised.value)
+
+
+def test_a_missing_secret_is_reported_with_every_other_problem() -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(secret=None, tenantId=None, b2cClientId="deployer", namePrefix="X")
+    message = str(raised.value)
+    for fragment in (
+        "b2c-signup:tenantId (not set) is required",
+        "b2c-signup:b2cClientId 'deployer' is not a GUID",
+        "b2c-signup:b2cClientSecret is not set",
+        "b2c-signup:namePrefix 'X'",
+    ):
+        assert fragment in message
+    assert message.count("\n  - ") == 4
+
+
+# -- what stops a real `up` ------------------------------------------------------------------------
+
+
+def deployed(**values: Any) -> stack_config.StackConfig:
+    raw = {**BASE, "b2cClientSecret": SECRET, **values}
+    return load(
+        lambda key: raw.get(key) if isinstance(raw.get(key), str | None) else json.dumps(raw[key]),
+        lambda _key: None,
+        "dev",
+        deploying=True,
+    )
+
+
+def test_the_shipped_sample_tenants_stop_a_deployment_but_not_a_preview() -> None:
+    sample = {"tenantName": "contosob2cdev", "tenantId": "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"}
+    with pytest.raises(
+        StackConfigError, match="are the sample values the repository's stack files ship with"
+    ):
+        deployed(**sample)
+    assert loaded(**sample).tenant.name == "contosob2cdev"
+    assert deployed(tenantName="fabrikamb2c").tenant.name == "fabrikamb2c"
+
+
+def test_the_sample_list_holds_exactly_what_the_shipped_stack_files_carry() -> None:
+    import yaml
+
+    from tests.conftest import PROJECT_DIR
+
+    shipped = set()
+    for path in PROJECT_DIR.glob("Pulumi.*.yaml"):
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+        shipped.add((config["b2c-signup:tenantName"], config["b2c-signup:tenantId"]))
+    assert shipped == set(stack_config.SAMPLE_TENANTS) and len(shipped) == 3
+
+
+def test_github_oidc_outside_actions_stops_a_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
+    with pytest.raises(
+        StackConfigError, match="b2cCredential is githubOidc, which signs in only inside a GitHub"
+    ):
+        deployed(b2cCredential="githubOidc", b2cClientSecret=None)
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "https://pipelines.example/token")
+    assert (
+        deployed(b2cCredential="githubOidc", b2cClientSecret=None).identity.settings.credential
+        == "githubOidc"
+    )
+
+
+def test_the_password_generation_counts_from_one() -> None:
+    assert loaded().connector_password_generation == 1
+    assert loaded(connectorPasswordGeneration="3").connector_password_generation == 3
+    with pytest.raises(
+        StackConfigError, match="b2c-signup:connectorPasswordGeneration 0 must be a whole number from 1"
+    ):
+        loaded(connectorPasswordGeneration="0")
