@@ -20,7 +20,8 @@ import pytest
 from openapi_spec_validator import OpenAPIV2SpecValidator
 
 from components.b2c_tenant import B2CTenant
-from components.flow_connector import GLOBAL_REDIRECT, connector_settings
+from components.external_id_tenant import ExternalIdTenant
+from components.flow_connector import GLOBAL_REDIRECT, connector_settings, oauth_settings
 from tools import flow_connector
 
 SECRET = "Flow-Client-Secret~42"
@@ -35,6 +36,18 @@ def settings(*redirect_uris: str) -> dict[str, Any]:
         "https://contosob2c.onmicrosoft.com/api/access",
         "2f1e0d9c-8b7a-4654-3210-fedcba987654",
         list(redirect_uris),
+    )
+
+
+def external_id_settings(*redirect_uris: str) -> dict[str, Any]:
+    tenant = ExternalIdTenant("contosoext", "2b8e4f61-9d3c-4a7b-8e15-6c0f9a2d7b34")
+    return oauth_settings(
+        tenant.authorize_url(),
+        tenant.token_url(),
+        tenant.scope_uri("7c6b5a49-3827-4615-a0b9-c8d7e6f50413", "access"),
+        "2f1e0d9c-8b7a-4654-3210-fedcba987654",
+        list(redirect_uris),
+        "Entra External ID",
     )
 
 
@@ -119,14 +132,15 @@ CASES = {
         ("--api-host", HOST, "--paths-from", "api.swagger.json"),
     ),
     "this stack's web API": ((GLOBAL_REDIRECT,), ()),
+    "External ID, this stack's web API": ((GLOBAL_REDIRECT, PER_CONNECTOR), (), "externalId"),
 }
 
 
 def write_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> Path:
-    redirect_uris, extra = CASES[case]
+    redirect_uris, extra, *platform = CASES[case]
     (tmp_path / "api.swagger.json").write_text(json.dumps(API_SWAGGER))
     outputs = {
-        "flowConnector": settings(*redirect_uris),
+        "flowConnector": external_id_settings(*redirect_uris) if platform else settings(*redirect_uris),
         "flowClientSecret": SECRET,
         "webApiBaseUrl": f"https://{HOST}/api",
     }

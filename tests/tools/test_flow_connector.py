@@ -221,3 +221,33 @@ def test_without_a_web_api_url_or_host_the_error_says_what_to_pass(
     with pytest.raises(SystemExit, match=r"webApiBaseUrl.*--api-host"):
         flow_connector.main(["--out", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+def test_an_external_id_stack_signs_in_at_ciamlogin_with_the_api_uri_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.external_id_tenant import ExternalIdTenant
+    from components.flow_connector import oauth_settings
+
+    tenant = ExternalIdTenant("contosoext", "2b8e4f61-9d3c-4a7b-8e15-6c0f9a2d7b34")
+    scope = "api://7c6b5a49-3827-4615-a0b9-c8d7e6f50413/access"
+    settings = oauth_settings(
+        tenant.authorize_url(),
+        tenant.token_url(),
+        scope,
+        SETTINGS["clientId"],
+        SETTINGS["redirectUris"],
+        "Entra External ID",
+    )
+    files = write(tmp_path, monkeypatch, {**OUTPUTS, "flowConnector": settings})
+    authority = "https://contosoext.ciamlogin.com/2b8e4f61-9d3c-4a7b-8e15-6c0f9a2d7b34/oauth2/v2.0"
+    oauth = files["apiProperties.json"]["properties"]["connectionParameters"]["token"]["oAuthSettings"]
+    assert oauth["scopes"] == [f"{scope} offline_access openid"]
+    assert oauth["customParameters"]["authorizationUrl"] == {"value": f"{authority}/authorize"}
+    assert oauth["customParameters"]["refreshUrl"] == {"value": f"{authority}/token"}
+    swagger = files["apiDefinition.swagger.json"]
+    ((name, definition),) = swagger["securityDefinitions"].items()
+    assert definition["scopes"] == {scope: "Access the web API"} and swagger["security"] == [{name: [scope]}]
+    assert "Entra External ID" in swagger["info"]["description"]
+    for operation in (op for item in swagger["paths"].values() for op in item.values()):
+        assert operation["security"] == [{name: [scope]}]
