@@ -25,7 +25,8 @@ from pulumi_policy import (
 # The rules the program itself applies come from their one owner in components/, which imports
 # the standard library only: the pack's own virtualenv holds just pulumi and pulumi-policy.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from components.credentials import redirect_uri_problem
+from components.credentials import MAX_CLIENT_SECRET_DAYS, redirect_uri_problem
+from components.graph import external_id_model
 from functions import web_api_spec
 
 STORAGE = "azure-native:storage:StorageAccount"
@@ -33,6 +34,7 @@ WEB_APP = "azure-native:web:WebApp"
 FTP_ALLOWED = "azure-native:web:WebAppFtpAllowed"
 SCM_ALLOWED = "azure-native:web:WebAppScmAllowed"
 API_CONNECTOR = "pulumi-python:dynamic/b2c:ApiConnector"
+CUSTOM_EXTENSION = "pulumi-python:dynamic/externalid:CustomExtension"
 APPLICATION = "azuread:index/application:Application"
 APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 - a type token
 TLS_OK = ("1.2", "1.3")
@@ -139,7 +141,34 @@ def redirect_uri_violations(props: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def client_secret_violations(props: Mapping[str, Any], *, max_days: int = 730) -> list[str]:
+def custom_extension_violations(props: Mapping[str, Any]) -> list[str]:
+    """An External ID extension authenticates to its API with Entra tokens for its resource app, and
+    answers within Entra's wait: the sign-up page gives up after two seconds."""
+    found = []
+    resource_id, target = props.get("resource_id"), props.get("target_url")
+    if not isinstance(resource_id, str) or not resource_id:
+        found.append(
+            "the custom extension must authenticate to its API: set resource_id to the resource app's "
+            "api://<function host>/<app id> (azureAdTokenAuthentication)"
+        )
+    elif problem := external_id_model.resource_id_problem(
+        resource_id, target if isinstance(target, str) else None
+    ):
+        found.append(problem)
+    low, high = external_id_model.TIMEOUT_MS_RANGE
+    timeout = props.get("timeout_ms")
+    if not isinstance(timeout, int | float) or not low <= timeout <= high:
+        found.append(f"timeout_ms {timeout!r} must be from {low} to {high}: Entra waits at most two seconds")
+    retries = props.get("maximum_retries")
+    low, high = external_id_model.MAXIMUM_RETRIES_RANGE
+    if not isinstance(retries, int | float) or not low <= retries <= high:
+        found.append(f"maximum_retries {retries!r} must be from {low} to {high}")
+    return found
+
+
+def client_secret_violations(
+    props: Mapping[str, Any], *, max_days: int = MAX_CLIENT_SECRET_DAYS
+) -> list[str]:
     end = props.get("endDate")
     if not end and not props.get("endDateRelative"):
         return ["the client secret must expire: set endDate"]
@@ -211,6 +240,12 @@ POLICIES = [
         "B2C API connectors always authenticate to their API.",
         (API_CONNECTOR,),
         api_connector_violations,
+    ),
+    _resource_policy(
+        "custom-extension-authenticated",
+        "External ID custom extensions authenticate with Entra tokens and answer within two seconds.",
+        (CUSTOM_EXTENSION,),
+        custom_extension_violations,
     ),
     _resource_policy(
         "redirect-uris-https",

@@ -33,6 +33,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
 from components import packaging
+from components.graph import permissions
 from tools import PROJECT_DIR, pulumi_rules
 
 TENANT_ID = "4a1c2b7e-0d5f-4e8a-9b3c-2f6d8e1a7c90"
@@ -201,13 +202,10 @@ class AzureMocks(pulumi.runtime.Mocks):
             }, []
         if function == "azuread:index/getServicePrincipal:getServicePrincipal":
             # Microsoft Graph's principal, with the application permissions it offers.
-            roles = (
-                "Application.ReadWrite.All",
-                "Application.Read.All",
-                "APIConnectors.ReadWrite.All",
-                "IdentityUserFlow.ReadWrite.All",
-                "DelegatedPermissionGrant.ReadWrite.All",
-            )
+            roles = {
+                *permissions.PREVIEWER,
+                *(role for roles in permissions.DEPLOYER.values() for role in roles),
+            }
             return {
                 "objectId": guid("graph-sp"),
                 "clientId": args.args.get("clientId"),

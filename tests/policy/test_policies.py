@@ -185,3 +185,72 @@ def test_the_stack_this_project_builds_passes_every_policy() -> None:
             if isinstance(policy, policies.ResourceValidationPolicy):
                 assert violations(policy.name, typ, props) == [], (policy.name, typ)
     assert stack_violations(resources) == []
+
+
+GOOD_EXTENSION = {
+    "display_name": "signup sign-up gate (dev)",
+    "target_url": "https://func-signup-x.azurewebsites.net/api/validate-signup",
+    "resource_id": "api://func-signup-x.azurewebsites.net/7c6b5a49-3827-4615-a0b9-c8d7e6f50413",
+    "timeout_ms": 2000,
+    "maximum_retries": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({}, None),
+        ({"resource_id": None}, "must authenticate to its API"),
+        ({"resource_id": "https://func-signup-x.azurewebsites.net"}, "must be api://<host of target_url>"),
+        (
+            {"resource_id": "api://elsewhere.example/7c6b5a49-3827-4615-a0b9-c8d7e6f50413"},
+            "must be target_url's host",
+        ),
+        ({"timeout_ms": 2500}, "timeout_ms 2500 must be from 200 to 2000"),
+        ({"timeout_ms": 100}, "timeout_ms 100 must be from 200 to 2000"),
+        ({"maximum_retries": 3}, "maximum_retries 3 must be from 0 to 1"),
+    ],
+)
+def test_custom_extensions_authenticate_and_answer_within_two_seconds(
+    change: dict[str, Any], fragment: str | None
+) -> None:
+    found = violations(
+        "custom-extension-authenticated", policies.CUSTOM_EXTENSION, {**GOOD_EXTENSION, **change}
+    )
+    if fragment is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and fragment in found[0], found
+
+
+def test_the_external_id_stack_passes_every_policy() -> None:
+    from tools.program_check import check_stack
+
+    stack = check_stack("externalid")
+    resources = [(r.type, r.inputs) for r in stack.resources]
+    assert policies.CUSTOM_EXTENSION in {typ for typ, _ in resources}
+    for typ, props in resources:
+        for policy in policies.POLICIES:
+            if isinstance(policy, policies.ResourceValidationPolicy):
+                assert violations(policy.name, typ, props) == [], (policy.name, typ)
+    assert stack_violations(resources) == []
+
+
+def test_the_pack_imports_only_what_its_own_virtualenv_holds() -> None:
+    """policy/venv has pulumi and pulumi-policy alone (policy/requirements.txt): the rules the pack
+    shares with the program must come from modules that need nothing else."""
+    import subprocess
+
+    probe = (
+        "import sys\n"
+        "import pulumi, pulumi_policy\n"  # and whatever they bring: all in the pack's virtualenv
+        "before = set(sys.modules)\n"
+        "import policies\n"
+        "ours = ('components', 'functions', 'policies')\n"
+        "extra = {m.split('.')[0] for m in set(sys.modules) - before} - set(sys.stdlib_module_names)\n"
+        "print(','.join(sorted(m for m in extra if m not in ours and not m.startswith('_'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR / "policy", capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"the pack needs modules its virtualenv lacks: {result.stdout}"
