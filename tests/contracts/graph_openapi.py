@@ -1,7 +1,8 @@
-"""Requests held against Microsoft's published OpenAPI description of Graph (the extract in
-../shared/reference/external/graph-openapi-b2c.json): the path and method exist in that API version,
-every body property is known to the schema and of its type, enum values and `@odata.type`
-discriminators are valid, nothing read-only is written, and `$ref` bodies have the documented shape.
+"""Requests held against Microsoft's published OpenAPI description of Graph (the extracts in
+../shared/reference/external/: graph-openapi-b2c.json and graph-openapi-external-id.json): the path
+and method exist in that API version, every body property is known to the schema and of its type,
+enum values and `@odata.type` discriminators are valid, nothing read-only is written, null only where
+the CSDL allows it, and `$ref` bodies have the documented shape and address what they should.
 
 Written by hand: openapi-core validates against an OpenAPI document, but Graph's generated schemas
 allow any extra property (additionalProperties: {type: object}), which would let a misspelt
@@ -19,6 +20,17 @@ from urllib.parse import parse_qs, urlsplit
 
 # Paging links come back from Graph itself; the client only follows them.
 SERVER_ISSUED_QUERY = {"$skiptoken"}
+
+
+def _supplied(pointer: str, client_keys: set[str]) -> bool:
+    """Whether the client supplies this key: client_supplied_keys are JSON pointers, where `*`
+    stands for any one segment (an array index)."""
+    parts = pointer.split("/")
+    return any(
+        len(key.split("/")) == len(parts)
+        and all(k in ("*", p) for k, p in zip(key.split("/"), parts, strict=True))
+        for key in client_keys
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,8 @@ class GraphDescription:
         if mapping is None:
             return schema
         if odata_type is None:
-            if any(part.get("x-abstract") for part in chain):
+            # Abstractness is not inherited: identityUserFlowAttribute derives from the abstract entity.
+            if chain[0].get("x-abstract"):
                 problems.append(f"{pointer}: an abstract type needs @odata.type, one of {sorted(mapping)}")
             return schema
         if odata_type not in mapping:
@@ -148,8 +161,12 @@ class GraphDescription:
                 if name not in properties:
                     problems.append(f"{where}: not a property of {self._title(version, schema)}")
                     continue
-                if "Read-only" in str(properties[name].get("description", "")) and where not in client_keys:
+                if "Read-only" in str(properties[name].get("description", "")) and not _supplied(
+                    where, client_keys
+                ):
                     problems.append(f"{where}: read-only, must not be written")
+                if item is None and self._csdl_nullable(version, schema, name):
+                    continue
                 self._validate(version, properties[name], item, where, problems, client_keys)
         elif kind == "array":
             if not isinstance(value, list):
@@ -167,6 +184,17 @@ class GraphDescription:
             isinstance(value, bool) or not isinstance(value, int | float)
         ):
             problems.append(f"{pointer}: expected a number, got {value!r}")
+
+    def _csdl_nullable(self, version: str, schema: Mapping[str, Any], name: str) -> bool:
+        """Whether the CSDL lets this property be null. OData properties are nullable unless
+        declared Nullable=false, but the OpenAPI conversion marks only primitive ones: where the
+        extract carries the CSDL (x-csdl-types), it decides for the others."""
+        types = self._document(version).get("x-csdl-types", {})
+        for part in self._chain(version, schema):
+            declared = types.get(f"microsoft.graph.{part.get('title', '')}", {}).get("properties", {})
+            if name in declared:
+                return bool(declared[name].get("nullable") != "false")
+        return False
 
     def _title(self, version: str, schema: Mapping[str, Any]) -> str:
         return next((part["title"] for part in self._chain(version, schema) if "title" in part), "the schema")
@@ -193,11 +221,11 @@ class GraphDescription:
         elif documented:
             problems += self._reference_body(version, operation, body)
         else:
-            schema = (
-                operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            )
+            schema = self._request_schema(version, operation)
             if schema is None:
-                problems.append("a body the operation does not describe")
+                # An action that takes no body (validateAuthenticationConfiguration) is sent none.
+                if body:
+                    problems.append("a body the operation does not describe")
             else:
                 client_keys = {
                     entry["pointer"]
@@ -206,6 +234,7 @@ class GraphDescription:
                 }
                 self._validate(version, schema, body, "", problems, client_keys)
                 problems += self._documented_rules(version, template, request.method.lower(), body)
+                problems += self._reference_target(version, template, body)
         return [f"{label}: {problem}" for problem in problems]
 
     def _query(
@@ -250,6 +279,27 @@ class GraphDescription:
                     if allowed and item not in allowed
                 ]
         return problems
+
+    def _request_schema(self, version: str, operation: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        request_body = operation.get("requestBody", {})
+        if "$ref" in request_body:
+            name = request_body["$ref"].rsplit("/", 1)[-1]
+            request_body = self._document(version)["components"]["requestBodies"][name]
+        schema: Mapping[str, Any] | None = (
+            request_body.get("content", {}).get("application/json", {}).get("schema")
+        )
+        return schema
+
+    def _reference_target(self, version: str, template: str, body: Mapping[str, Any]) -> list[str]:
+        """A `$ref` write in the OpenAPI says only ReferenceCreate; what its @odata.id must address
+        is listed beside it (x-ref-targets)."""
+        target = self.extract.get("x-ref-targets", {}).get("targets", {}).get(template)
+        if target is None:
+            return []
+        wanted = f"/{version}{target}"
+        if not self._matches(wanted, urlsplit(str(body.get("@odata.id", ""))).path):
+            return [f"@odata.id {body.get('@odata.id')!r} does not point at {wanted}"]
+        return []
 
     def _reference_body(self, version: str, entry: Mapping[str, Any], body: Any) -> list[str]:
         if body in entry.get("also_accepts_body", []):
