@@ -53,9 +53,9 @@ class OidcUnavailableError(Exception):
 # -- where tokens may go --------------------------------------------------------------------------
 
 
-def is_guid(value: str) -> bool:
+def is_guid(value: object) -> bool:
     try:
-        uuid.UUID(value)
+        uuid.UUID(str(value))
     except ValueError:
         return False
     return True

@@ -12,8 +12,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import external_id_model as rules
 from components.graph.external_id_calls import Extension, ExternalIdCalls
 from components.graph.gateway import GraphError, GraphGateway
-from components.graph.provider import GraphProvider, check_result
-from components.graph.user_flow import _refused
+from components.graph.provider import GraphProvider, check_result, refused_outright
 
 _INPUTS = (*rules.EXTENSION_FIELDS, "adopt")
 _PORTAL = "Entra admin center > External Identities > Custom authentication extensions"
@@ -60,7 +59,7 @@ class CustomExtensionProvider(GraphProvider):
                 await graph.validate_extension(made, _describe(props, made))
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
-                if made or not _refused(exc):
+                if made or not refused_outright(exc):
                     await self._roll_back(graph, props, made, exc)
                 raise
             return made

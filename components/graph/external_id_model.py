@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.credentials import is_guid
 from components.graph import model
 from components.graph.model import Checked, is_unknown
 
@@ -176,7 +177,7 @@ def normalise_attribute(item: object, where: str = "attribute") -> tuple[dict[st
     choices: list[dict[str, Any]] = []
     if input_type in SELECT_INPUT_TYPES:
         # The choice rule is B2C's (its select types have the same names): one owner.
-        choices, found = model._choices(input_type, raw_choices, where)
+        choices, found = model.normalise_choices(input_type, raw_choices, where)
         problems += found
         if input_type == "checkboxMultiSelect" and any(choice["is_default"] for choice in choices):
             problems.append(
@@ -285,7 +286,7 @@ def resource_id_problem(resource_id: str, target_url: str | None) -> str | None:
     if not resource_id.startswith("api://"):
         return f"resource_id {resource_id!r} must be api://<host of target_url>/<resource app client id>, e.g. {example}"
     host, _, app_id = resource_id.removeprefix("api://").partition("/")
-    if not host or not model._is_guid(app_id) or "/" in app_id:
+    if not host or not is_guid(app_id) or "/" in app_id:
         return f"resource_id {resource_id!r} must be api://<host of target_url>/<resource app client id>, e.g. {example}"
     target_host = urlsplit(target_url).hostname if target_url else None
     if target_host and host.lower() != target_host.lower():
@@ -298,8 +299,8 @@ def resource_id_problem(resource_id: str, target_url: str | None) -> str | None:
 
 def check_extension(news: Mapping[str, Any]) -> Checked:
     checked = Checked(dict(news))
-    model._text(checked, "display_name", required=True, example="'Sign-up domain check'")
-    url = model._text(
+    model.text_input(checked, "display_name", required=True, example="'Sign-up domain check'")
+    url = model.text_input(
         checked,
         "target_url",
         required=True,
@@ -307,7 +308,7 @@ def check_extension(news: Mapping[str, Any]) -> Checked:
     )
     if url is not None and (problem := model.check_https_url(url)):
         checked.fail("target_url", problem)
-    resource_id = model._text(
+    resource_id = model.text_input(
         checked,
         "resource_id",
         required=True,
@@ -425,7 +426,7 @@ def _client_app_ids(checked: Checked) -> None:
     for index, app_id in enumerate(raw):
         if is_unknown(app_id):
             continue
-        if not model._is_guid(app_id):
+        if not is_guid(app_id):
             checked.fail(
                 "client_app_ids",
                 f"client_app_ids[{index}] {app_id!r} must be an application (client) id, a GUID (Application.client_id)",
@@ -437,11 +438,13 @@ def _client_app_ids(checked: Checked) -> None:
 
 def check_flow(news: Mapping[str, Any]) -> Checked:
     checked = Checked(dict(news))
-    model._text(checked, "display_name", required=True, example="'Sign up with an approved email domain'")
+    model.text_input(
+        checked, "display_name", required=True, example="'Sign up with an approved email domain'"
+    )
     _normalise_attributes(checked)
     _client_app_ids(checked)
     extension_id = checked.inputs.get("extension_id") or None
-    if extension_id is not None and not is_unknown(extension_id) and not model._is_guid(extension_id):
+    if extension_id is not None and not is_unknown(extension_id) and not is_guid(extension_id):
         checked.fail(
             "extension_id",
             f"extension_id {extension_id!r} must be a custom extension id (a GUID, CustomExtension.extension_id) or empty",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from pulumi.runtime import rpc
 
 from components import b2c_tenant
+from components.credentials import is_guid
 
 # What the engine passes for a value that is not known yet (a preview before a dependency exists).
 UNKNOWN = rpc.UNKNOWN
@@ -114,7 +114,7 @@ def is_unknown(value: object) -> bool:
     return value == UNKNOWN
 
 
-def _text(checked: Checked, prop: str, *, required: bool, example: str) -> str | None:
+def text_input(checked: Checked, prop: str, *, required: bool, example: str) -> str | None:
     value = checked.inputs.get(prop)
     if is_unknown(value):
         return None
@@ -147,8 +147,8 @@ def check_https_url(url: str) -> str | None:
 
 def check_connector(news: Mapping[str, Any]) -> Checked:
     checked = Checked(dict(news))
-    _text(checked, "display_name", required=True, example="'Sign-up domain gate'")
-    url = _text(
+    text_input(checked, "display_name", required=True, example="'Sign-up domain gate'")
+    url = text_input(
         checked,
         "target_url",
         required=True,
@@ -159,10 +159,12 @@ def check_connector(news: Mapping[str, Any]) -> Checked:
     auth_type = checked.inputs.get("auth_type") or AUTH_BASIC
     checked.inputs["auth_type"] = auth_type
     if auth_type == AUTH_BASIC:
-        username = _text(checked, "username", required=True, example="'b2c-connector'")
+        username = text_input(checked, "username", required=True, example="'b2c-connector'")
         if username is not None and (problem := username_problem(username)):
             checked.fail("username", f"username {problem}")
-        _text(checked, "password", required=True, example="a random secret from pulumi_random.RandomPassword")
+        text_input(
+            checked, "password", required=True, example="a random secret from pulumi_random.RandomPassword"
+        )
         for unused in ("pkcs12_value", "certificate_password"):
             checked.inputs[unused] = None
     elif auth_type == AUTH_CERTIFICATE:
@@ -266,7 +268,7 @@ def flow_id(name: str) -> str:
     return b2c_tenant.policy_id(name)
 
 
-def _choices(input_type: str, raw: object, where: str) -> tuple[list[dict[str, Any]], list[str]]:
+def normalise_choices(input_type: str, raw: object, where: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Normalised userAttributeValues and the problems with them, each naming its place."""
     if input_type not in SELECT_INPUT_TYPES:
         if raw:
@@ -314,7 +316,7 @@ def normalise_attribute(item: object, where: str = "attribute") -> tuple[dict[st
     input_type = item.get("input_type") or ("emailBox" if attribute_id == "email" else "textBox")
     if input_type not in INPUT_TYPES:
         return None, [f"{where}.input_type {input_type!r} is not one of {', '.join(INPUT_TYPES)}"]
-    choices, problems = _choices(input_type, item.get("user_attribute_values"), where)
+    choices, problems = normalise_choices(input_type, item.get("user_attribute_values"), where)
     if problems:
         return None, problems
     normalised = {
@@ -359,7 +361,9 @@ def _normalise_attributes(checked: Checked) -> None:
 
 def check_user_flow(news: Mapping[str, Any]) -> Checked:
     checked = Checked(dict(news))
-    name = _text(checked, "name", required=True, example="'signupsignin' (the id becomes B2C_1_signupsignin)")
+    name = text_input(
+        checked, "name", required=True, example="'signupsignin' (the id becomes B2C_1_signupsignin)"
+    )
     if name is not None:
         bare, problem = b2c_tenant.flow_name(name)
         if problem:
@@ -400,21 +404,13 @@ def check_user_flow(news: Mapping[str, Any]) -> Checked:
     _normalise_attributes(checked)
     for prop in STEPS:
         value = checked.inputs.get(prop) or None
-        if value is not None and not is_unknown(value) and not _is_guid(value):
+        if value is not None and not is_unknown(value) and not is_guid(value):
             checked.fail(
                 prop, f"{prop} {value!r} must be an API connector id (a GUID, ApiConnector.id) or empty"
             )
         checked.inputs[prop] = value
     checked.inputs["adopt"] = bool(checked.inputs.get("adopt"))
     return checked
-
-
-def _is_guid(value: object) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def flow_replaces(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

@@ -65,3 +65,9 @@ def check_result(checked: Checked) -> CheckResult:
 
 def secrets_of(props: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(str(props[name]) for name in names if props.get(name))
+
+
+def refused_outright(exc: BaseException) -> bool:
+    """A create's POST was refused outright (bad input, credential, permission): nothing was made.
+    Any other failure of it may have landed, and is rolled back (an absent flow counts as deleted)."""
+    return isinstance(exc, GraphError) and exc.status in (400, 401, 403)

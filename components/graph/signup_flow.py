@@ -13,8 +13,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import external_id_model as rules
 from components.graph.external_id_calls import NOT_SHOWN, ExternalIdCalls
 from components.graph.gateway import GraphError, GraphGateway
-from components.graph.provider import GraphProvider, check_result
-from components.graph.user_flow import _refused
+from components.graph.provider import GraphProvider, check_result, refused_outright
 
 _INPUTS = ("display_name", "attributes", "client_app_ids", "extension_id", "adopt")
 _PORTAL = "Entra admin center > External Identities > User flows"
@@ -100,7 +99,7 @@ class SignUpFlowProvider(GraphProvider):
                     await graph.attach_extension(made, props["extension_id"])
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
-                if made or not _refused(exc):
+                if made or not refused_outright(exc):
                     await self._roll_back(graph, props, made, exc)
                 raise
             return made

@@ -12,7 +12,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import model
 from components.graph.b2c_calls import B2CCalls
 from components.graph.gateway import GraphError, GraphGateway
-from components.graph.provider import GraphProvider, check_result
+from components.graph.provider import GraphProvider, check_result, refused_outright
 
 _STEP_NAMES = tuple(model.STEPS.values())
 _INPUTS = (
@@ -65,12 +65,6 @@ def _ordered_like(
     )
 
 
-def _refused(exc: BaseException) -> bool:
-    """The flow's POST was refused outright (bad input, credential, permission): nothing was made.
-    Any other failure of it may have landed, and is rolled back (an absent flow counts as deleted)."""
-    return isinstance(exc, GraphError) and exc.status in (400, 401, 403)
-
-
 class UserFlowProvider(GraphProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return check_result(model.check_user_flow(news))
@@ -106,7 +100,7 @@ class UserFlowProvider(GraphProvider):
                 await self._converge(graph, flow_id, props, dict.fromkeys(_STEP_NAMES))
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
-                if made or not _refused(exc):
+                if made or not refused_outright(exc):
                     await self._roll_back(graph, flow_id, exc)
                 raise
 
