@@ -34,8 +34,8 @@ from components.credentials import (
 )
 from components.external_id_tenant import ExternalIdTenant
 from components.flow_connector import GLOBAL_REDIRECT
-from components.graph import UserAttributeValue
 from components.graph import model as graph_model
+from components.graph.model import UserAttributeValue
 from components.signup_function import FIRST_GENERATION, Hosting
 
 # The allowlist is validated by the very rule the function applies at run time.

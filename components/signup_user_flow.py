@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.graph import ApiConnector, B2CUserFlow, UserAttribute, UserAttributeValue, model
+from components.graph import model
+from components.graph.api_connector import ApiConnector
+from components.graph.model import UserAttribute, UserAttributeValue
+from components.graph.user_flow import B2CUserFlow
 
 # The sign-up steps (as Graph spells them) -> the B2CUserFlow input that takes the connector.
 STEP_INPUTS = {graph: prop for prop, graph in model.STEPS.items() if graph in model.SIGNUP_STEPS}

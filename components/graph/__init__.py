@@ -1,16 +1,9 @@
 """Microsoft Graph dynamic resources for what no Pulumi or Terraform provider offers: B2C's API
-connector and user flow, and Entra External ID's custom extension and sign-up flow."""
+connector (api_connector.py) and user flow (user_flow.py), Entra External ID's custom extension
+(custom_extension.py) and sign-up flow (signup_flow.py). gateway.py is the only module that talks
+to Graph; b2c_calls.py and external_id_calls.py hold each platform's paths and shapes; model.py and
+external_id_model.py the pure rules; permissions.py the permission names.
 
-from components.graph.api_connector import ApiConnector
-from components.graph.custom_extension import CustomExtension
-from components.graph.signup_flow import SignUpFlow
-from components.graph.user_flow import B2CUserFlow, UserAttribute, UserAttributeValue
-
-__all__ = [
-    "ApiConnector",
-    "B2CUserFlow",
-    "CustomExtension",
-    "SignUpFlow",
-    "UserAttribute",
-    "UserAttributeValue",
-]
+Import from the modules themselves: importing this package loads nothing, so the pure rules reach
+the policy pack and stack config without the Graph stack behind the providers.
+"""

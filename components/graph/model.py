@@ -10,7 +10,7 @@ import binascii
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from pulumi.runtime import rpc
@@ -82,6 +82,26 @@ BUILT_IN_ATTRIBUTES = frozenset(
 # without hyphens, then the attribute's name.
 CUSTOM_ATTRIBUTE_ID = re.compile(r"^extension_[0-9a-fA-F]{32}_[A-Za-z][A-Za-z0-9_]{0,63}$")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class UserAttributeValue(TypedDict, total=False):
+    """One choice of a select-type attribute (`userAttributeValues`)."""
+
+    name: str  # what the user sees
+    value: str  # what is stored
+    is_default: bool
+
+
+class UserAttribute(TypedDict, total=False):
+    """One attribute collected at sign-up (`userAttributeAssignments`)."""
+
+    attribute_id: str
+    input_type: str
+    is_optional: bool
+    requires_verification: bool
+    display_name: str
+    # Required for radioSingleSelect, dropdownSingleSelect and checkboxMultiSelect; refused otherwise.
+    user_attribute_values: list[UserAttributeValue]
 
 
 @dataclass

@@ -4,7 +4,7 @@ API connector steps, as a dynamic resource."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
@@ -12,6 +12,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import model
 from components.graph.b2c_calls import B2CCalls
 from components.graph.gateway import GraphError, GraphGateway
+from components.graph.model import UserAttribute
 from components.graph.provider import GraphProvider, check_result, refused_outright
 
 _STEP_NAMES = tuple(model.STEPS.values())
@@ -24,26 +25,6 @@ _INPUTS = (
     *model.STEPS,
     "adopt",
 )
-
-
-class UserAttributeValue(TypedDict, total=False):
-    """One choice of a select-type attribute (`userAttributeValues`)."""
-
-    name: str  # what the user sees
-    value: str  # what is stored
-    is_default: bool
-
-
-class UserAttribute(TypedDict, total=False):
-    """One attribute collected at sign-up (`userAttributeAssignments`)."""
-
-    attribute_id: str
-    input_type: str
-    is_optional: bool
-    requires_verification: bool
-    display_name: str
-    # Required for radioSingleSelect, dropdownSingleSelect and checkboxMultiSelect; refused otherwise.
-    user_attribute_values: list[UserAttributeValue]
 
 
 async def _apply_attributes(graph: B2CCalls, flow_id: str, plan: model.AttributePlan) -> None:
