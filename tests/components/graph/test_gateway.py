@@ -10,7 +10,14 @@ from azure.core.exceptions import ClientAuthenticationError
 from components.graph.api_connector import ApiConnectorProvider
 from components.graph.gateway import GraphConfigError, GraphError, GraphSettings
 from components.graph.user_flow import UserFlowProvider
-from tests.components.graph.conftest import CLIENT_SECRET, TENANT_ID, configured, connect, stack_config
+from tests.components.graph.conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TENANT_ID,
+    configured,
+    connect,
+    stack_config,
+)
 from tools.graph_double import GraphDouble
 
 PASSWORD = "Connector-Passw0rd-7f3a"
@@ -199,7 +206,7 @@ def test_cli_and_oidc_need_no_client_secret() -> None:
     assert (
         GraphSettings.from_config({**base, "b2c-signup:b2cCredential": "azureCli"}.get).client_secret is None
     )
-    oidc = {**base, "b2c-signup:b2cCredential": "githubOidc", "b2c-signup:b2cClientId": "abc"}
+    oidc = {**base, "b2c-signup:b2cCredential": "githubOidc", "b2c-signup:b2cClientId": CLIENT_ID}
     assert GraphSettings.from_config(oidc.get).credential == "githubOidc"
     settings = GraphSettings.from_config(stack_config("https://graph.microsoft.com").get)
     assert CLIENT_SECRET not in repr(settings)
