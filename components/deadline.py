@@ -83,7 +83,7 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
     if not value or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit to str.isdigit, not to float()
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)

@@ -148,7 +148,7 @@ class B2CCalls:
         found = await self.graph.absent_is_none(
             f"reading API connector {connector_id}",
             permissions.CONNECTORS,
-            lambda: self.graph.send("GET", f"v1.0/identity/apiConnectors/{connector_id}"),
+            lambda: self.graph.send_object("GET", f"v1.0/identity/apiConnectors/{connector_id}"),
         )
         return connector_from_graph(found) if found else None
 
@@ -172,7 +172,7 @@ class B2CCalls:
             matches = await self.find_connectors(spec["display_name"])
             if len(matches) != 1:
                 return None
-            found: ConnectorJson = await self.graph.send(
+            found: ConnectorJson = await self.graph.send_object(
                 "GET", f"v1.0/identity/apiConnectors/{matches[0]['id']}"
             )
             return found
@@ -180,7 +180,7 @@ class B2CCalls:
         created = await self.graph.call(
             describe,
             permissions.CONNECTORS,
-            lambda: self.graph.send("POST", "v1.0/identity/apiConnectors", _connector_body(spec)),
+            lambda: self.graph.send_object("POST", "v1.0/identity/apiConnectors", _connector_body(spec)),
             recover=landed,
         )
         if not created or not created.get("id"):
@@ -211,7 +211,7 @@ class B2CCalls:
         found = await self.graph.absent_is_none(
             f"reading user flow {flow_id}",
             permissions.USER_FLOWS,
-            lambda: self.graph.send("GET", f"beta/identity/b2cUserFlows/{flow_id}"),
+            lambda: self.graph.send_object("GET", f"beta/identity/b2cUserFlows/{flow_id}"),
         )
         return flow_from_graph(found) if found else None
 
@@ -227,8 +227,8 @@ class B2CCalls:
         created = await self.graph.call(
             describe,
             permissions.USER_FLOWS,
-            lambda: self.graph.send("POST", "beta/identity/b2cUserFlows", body),
-            recover=lambda: self.graph.send("GET", f"beta/identity/b2cUserFlows/{spec['flow_id']}"),
+            lambda: self.graph.send_object("POST", "beta/identity/b2cUserFlows", body),
+            recover=lambda: self.graph.send_object("GET", f"beta/identity/b2cUserFlows/{spec['flow_id']}"),
         )
         if not created or not created.get("id"):
             raise GraphError(f"Microsoft Graph returned no user flow while {describe}")
@@ -258,15 +258,19 @@ class B2CCalls:
         self, flow_id: str, steps: tuple[str, ...]
     ) -> dict[str, str | None]:
         """Graph step -> attached connector id (documented for b2cUserFlows, in no OpenAPI)."""
+        describe = f"reading the API connectors of user flow {flow_id}"
         config = await self.graph.call(
-            f"reading the API connectors of user flow {flow_id}",
+            describe,
             permissions.USER_FLOWS,
-            lambda: self.graph.send(
+            lambda: self.graph.send_object(
                 "GET",
                 f"beta/identity/b2cUserFlows/{flow_id}/apiConnectorConfiguration?$expand={','.join(steps)}",
             ),
         )
-        return {step: ((config or {}).get(step) or {}).get("id") or None for step in steps}
+        return {
+            step: self.graph.expect_object(config.get(step) or {}, describe, f"its {step}").get("id") or None
+            for step in steps
+        }
 
     async def set_connector(self, flow_id: str, step: str, connector_id: str | None) -> None:
         """Attach (PUT $ref with @odata.id) or detach (PUT $ref with {}, as the docs prescribe)."""
@@ -306,7 +310,7 @@ class B2CCalls:
             permissions.USER_FLOWS,
             lambda: self.graph.send("POST", path, _assignment(attribute, create=True)),
             lag_tolerant=True,
-            recover=lambda: self.graph.send("GET", f"{path}/{attribute['attribute_id']}"),
+            recover=lambda: self.graph.send_object("GET", f"{path}/{attribute['attribute_id']}"),
         )
 
     async def update_attribute(self, flow_id: str, attribute: Mapping[str, Any]) -> None:

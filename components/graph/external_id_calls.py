@@ -228,12 +228,6 @@ def _flows_linking(app_id: str) -> str:
     return f"{FLOWS}?$filter={quote(clause, safe='/:(),=')}"
 
 
-def _timing(graph: GraphGateway) -> tuple[Callable[[], float], Callable[[float], Awaitable[Any]]]:
-    """The session's clock and sleep (virtual ones under test), so that a poll spends the time the
-    gateway measures. The gateway keeps them private: read here until it exposes them."""
-    return graph._clock, graph._sleep
-
-
 class ExternalIdCalls:
     """The External ID operations of one Graph session: `ExternalIdCalls(graph).create_flow(...)`."""
 
@@ -273,7 +267,7 @@ class ExternalIdCalls:
         async def landed() -> dict[str, Any] | None:
             # Graph does not keep extension names unique, so it would not refuse a second create:
             # before one is sent again, replication gets its bound to show the first.
-            clock, sleep = _timing(self.graph)
+            clock, sleep = self.graph.clock, self.graph.sleep
             limit = deadline.Deadline(self.graph.settings.max_lag_seconds, clock)
             attempt = 0
             while True:
@@ -330,7 +324,7 @@ class ExternalIdCalls:
         GraphError naming each finding and its fix; `extension` names the extension in it."""
         describe = f"validating the authentication configuration of custom extension {extension_id}"
         read = self._read(describe)
-        clock, sleep = _timing(self.graph)
+        clock, sleep = self.graph.clock, self.graph.sleep
         limit = deadline.Deadline(min(bound, self.graph.settings.max_wait_seconds), clock)
         attempt = 0
         while True:

@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import html
 import json
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -44,7 +45,11 @@ from kiota_abstractions.request_information import RequestInformation
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.kiota_client_factory import (
+    DEFAULT_CONNECTION_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+    KiotaClientFactory,
+)
 from kiota_http.middleware.middleware import BaseMiddleware
 from kiota_http.middleware.options import RedirectHandlerOption, ResponseHandlerOption, RetryHandlerOption
 from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
@@ -252,15 +257,17 @@ class _ReplyCap(BaseMiddleware):
         return response
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The trust store, loaded once per process: loading it for every session (as a new httpx
+    client does) cost about 60 ms of each provider call."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _never() -> bool:
     return False
-
-
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return deadline.retry_after_seconds(header)
-    except ValueError:  # a digit outside ASCII ("²") passes str.isdigit but not float(): unreadable too
-        return None
 
 
 @dataclasses.dataclass
@@ -289,7 +296,9 @@ class GraphGateway:
         cancelled: Callable[[], bool] = host_is_stopping,
     ) -> None:
         self.settings = settings
-        self._credentials, self._clock, self._sleep, self._cancelled = credentials, clock, sleep, cancelled
+        self._credentials, self._cancelled = credentials, cancelled
+        # The session's clock and sleep (virtual ones under test): whatever waits in a call spends them.
+        self.clock, self.sleep = clock, sleep
         self._secrets = (*secrets, settings.client_secret or "")
         self._deadline = deadline.Deadline(settings.max_wait_seconds, clock)
 
@@ -300,8 +309,8 @@ class GraphGateway:
             dataclasses.replace(self.settings, max_wait_seconds=budget),
             credentials=self._credentials,
             secrets=self._secrets,
-            clock=self._clock,
-            sleep=self._sleep,
+            clock=self.clock,
+            sleep=self.sleep,
             cancelled=_never,
         )
 
@@ -324,9 +333,14 @@ class GraphGateway:
             GraphTelemetryHandler(),
             _ReplyCap(),
         ]
-        self._http = GraphClientFactory.create_with_custom_middleware(middleware)
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT),
+            http2=True,
+            verify=_tls_context(),
+        )
+        self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
         self._adapter = BaseGraphRequestAdapter(auth, http_client=self._http)
-        self._deadline = deadline.Deadline(self.settings.max_wait_seconds, self._clock)
+        self._deadline = deadline.Deadline(self.settings.max_wait_seconds, self.clock)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -464,7 +478,7 @@ class GraphGateway:
         meeting itself. When `lag_tolerant`, a 404 right after a create is waited out: Entra
         replicates new objects with a delay.
         """
-        attempt, started, ambiguous = 0, self._clock(), False
+        attempt, started, ambiguous = 0, self.clock(), False
         while True:
             attempt += 1
             retry_after: float | None = None
@@ -505,7 +519,7 @@ class GraphGateway:
                     continue
                 if failure.status not in TRANSIENT_STATUSES:
                     raise self._error(describe, permission, failure) from None
-                retry_after = _retry_after(failure.retry_after)
+                retry_after = deadline.retry_after_seconds(failure.retry_after)
                 reason = f"Microsoft Graph answered {self._status(failure)}{self._said(failure, ': ')}"
                 if failure.retry_after is not None and retry_after is not None:
                     reason += f" (Retry-After {max(retry_after, 0):.0f} s)"
@@ -531,13 +545,13 @@ class GraphGateway:
                     "Run the command again; if it persists, check the Graph endpoint and the network.",
                     503,
                 )
-            await self._sleep(delay)
+            await self.sleep(delay)
 
     async def _wait_for_lag(
         self, describe: str, permission: str, failure: _GraphReplyError, started: float, attempt: int
     ) -> None:
         delay = deadline.pause(attempt)
-        waited = self._clock() - started
+        waited = self.clock() - started
         if waited + delay > self.settings.max_lag_seconds or not self._deadline.allows(
             delay + MIN_ATTEMPT_SECONDS
         ):
@@ -546,7 +560,7 @@ class GraphGateway:
                 "for replication)",
                 404,
             ) from None
-        await self._sleep(delay)
+        await self.sleep(delay)
 
     async def look(
         self, describe: str, permission: str, recover: Callable[[], Awaitable[T | None]]

@@ -61,7 +61,7 @@ def test_a_retry_after_of_zero_or_in_the_past_still_pauses() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "  ", "soon", "-5", "1.5e3", "Thu, 99 Foo 2026 99:99:99 GMT", "Sun, 06 Dec 2026"]
+    "value", ["", "  ", "soon", "²", "-5", "1.5e3", "Thu, 99 Foo 2026 99:99:99 GMT", "Sun, 06 Dec 2026"]
 )
 def test_an_unreadable_retry_after_is_none(value: str) -> None:
     assert deadline.retry_after_seconds(value) is None
