@@ -382,6 +382,12 @@ class GraphGateway:
             return value
         raise self._shape_error(value, describe, what, "a list")
 
+    def expect_number(self, value: Any, describe: str, what: str) -> float:
+        """`value`, a part of a reply, when it is a JSON number; else the error, as expect_object."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise self._shape_error(value, describe, what, "a number")
+
     def _url(self, path: str) -> str:
         return path if path.startswith(self.settings.endpoint + "/") else f"{self.settings.endpoint}/{path}"
 
