@@ -3,15 +3,22 @@
 Flex Consumption deploys only through One Deploy (`POST /api/publish` on the SCM host): a blob
 dropped into the deployment container is not deployed, and azure-native has no onedeploy
 resource. This dynamic resource posts the zip with an Entra token of the subscription identity
-(basic-auth publishing stays off), polls the deployment until it finishes within a bound, and
-redeploys only when the package's SHA-256 changes.
+(basic-auth publishing stays off), polls the deployment until it finishes, and redeploys only
+when the package's SHA-256 changes.
+
+The whole publish (every post, poll and log read) ends by the resource's `timeout_seconds`, in
+real time too (components/deadline.py). The requests carrying the token go through TokenSession,
+which the teardown's Key Vault purge shares: one deadline, no write re-sent after a redirect,
+reads redirected on their own origin only, and no error text carrying the token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,12 +46,20 @@ from components.credentials import (
     make_subscription_credential,
     origin_problem,
 )
+from components.deadline import Deadline, DeadlineExceededError, pause, retry_after_seconds
 
 # Kudu's deployment status codes: pending, building and deploying are still running.
 STATUS_RUNNING = (0, 1, 2)
 STATUS_FAILED, STATUS_SUCCESS = 3, 4
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 DEPLOYER = "b2c-signup"
+# A read redirected more often than this on its own origin is going round in circles.
+MAX_REDIRECTS = 5
+_READS = ("GET", "HEAD")
+# What a reply may echo of a request's credentials besides the exact values we know: Kudu's error
+# pages print request headers, and a token reformatted or of another request is still a secret.
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/-]+=*")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){1,2}")
 
 
 class OneDeployError(Exception):
@@ -55,9 +70,128 @@ class _UnreachableError(OneDeployError):
     """The SCM site did not answer; while polling, worth another try within the bound."""
 
 
+class _UnreadableError(OneDeployError):
+    """The SCM site answered something that is not what the call reads (not JSON, wrong shape)."""
+
+
 # Where the subscription identity lives now; the old name stays importable because the state of
 # existing stacks holds this provider pickled with a DeploymentSettings of this module.
 DeploymentSettings = SubscriptionSettings
+
+
+def redact(text: str, secrets: tuple[str, ...] = (), limit: int | None = None) -> str:
+    """`text` without the given secrets or anything token-like, then cut to `limit`: redacting
+    before cutting, so that a secret cut in two never leaves its first half behind."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            # Case-blind: an error page may echo a header lowercased.
+            text = re.sub(re.escape(secret), "***", text, flags=re.IGNORECASE)
+    text = _JWT.sub("***", _BEARER.sub(r"\1 ***", text))
+    return text if limit is None or len(text) <= limit else text[:limit] + "..."
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+def _shown(url: str) -> str:
+    """A URL's origin as errors name it: never its path, query or user info (a SAS, a password)."""
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+class SessionError(Exception):
+    """A TokenSession request that did not get an answer the caller can use."""
+
+
+class UnreachableError(SessionError):
+    """The peer did not answer (connection refused, reset, TLS failure)."""
+
+
+class TokenSession:
+    """Requests that carry one bearer token to one origin, all within one Deadline.
+
+    - Each request runs `within` what is left of the deadline, and its httpx timeouts are what is
+      left: a peer trickling its reply a byte at a time cannot hold it past the deadline, as it
+      could a per-read timeout.
+    - A write answered with a redirect is never sent again, there or here (a 307/308 elsewhere would
+      carry the body and the token to a stranger): a SessionError naming the operation. A read
+      follows a redirect on the same origin only (at most MAX_REDIRECTS), never carrying the token
+      elsewhere.
+    - `redact` takes the token and the given secrets out of any text a reply brought.
+    """
+
+    def __init__(
+        self, origin: str, token: str, deadline: Deadline, *, name: str, secrets: tuple[str, ...] = ()
+    ) -> None:
+        self.origin, self.deadline, self.name = origin.rstrip("/"), deadline, name
+        self._secrets = (token, *secrets)
+        # Redirects are handled in `send`, where the method decides whether one may be followed.
+        self._client = httpx.AsyncClient(
+            base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+        )
+
+    async def __aenter__(self) -> TokenSession:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._client.aclose()
+
+    def redact(self, text: str, limit: int | None = None) -> str:
+        return redact(text, self._secrets, limit)
+
+    def home(self, link: str | None) -> str | None:
+        """The path of a link a reply gave, if it is on this origin; None for any other origin.
+        The token may manage the app: it is never sent where a reply points elsewhere."""
+        if not link:
+            return None
+        target = urljoin(self.origin + "/", link)
+        if _origin(target) != _origin(self.origin):
+            return None
+        parts = urlsplit(target)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    async def send(self, method: str, target: str, action: str, **kwargs: Any) -> httpx.Response:
+        """One request (`action` names it in errors). Raises DeadlineExceededError when the budget
+        ends first, UnreachableError when the peer does not answer, SessionError for a redirect
+        that must not be followed."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            reply = await self._once(method, target, action, **kwargs)
+            if not reply.has_redirect_location:
+                return reply
+            location = reply.headers["Location"]
+            where = _shown(urljoin(self.origin + "/", location))
+            if method not in _READS:
+                raise SessionError(
+                    f"{self.name} {self.origin} answered {action} with a redirect ({reply.status_code}) to {where}; "
+                    "a write is never sent again after a redirect, here or there"
+                )
+            home = self.home(location)
+            if home is None:
+                raise SessionError(
+                    f"while {action}, {self.name} {self.origin} redirected to another origin ({where}); "
+                    "the token is never sent off its origin"
+                )
+            target = home
+            kwargs.pop("params", None)  # the Location carries the query the server wants
+        raise SessionError(
+            f"{self.name} {self.origin} answered {action} with too many redirects (more than {MAX_REDIRECTS})"
+        )
+
+    async def _once(self, method: str, target: str, action: str, **kwargs: Any) -> httpx.Response:
+        left = self.deadline.remaining()
+        try:
+            return await self.deadline.within(
+                self._client.request(method, target, timeout=max(left, 0.001), **kwargs), action
+            )
+        except httpx.TimeoutException:
+            # httpx's own timeouts are what was left of the deadline: the deadline it is.
+            raise DeadlineExceededError(action, self.deadline.budget) from None
+        except httpx.TransportError as exc:
+            raise UnreachableError(
+                f"Could not reach {self.name} {self.origin} while {action} ({type(exc).__name__})"
+            ) from None
 
 
 def check_scm_url(url: str) -> str | None:
@@ -67,10 +201,13 @@ def check_scm_url(url: str) -> str | None:
 
 
 class FunctionCodeDeploymentProvider(ResourceProvider):
-    # How a call gets its ARM token. A class attribute, never pickled; tests set it on an instance.
+    # How a call gets its ARM token, and the clock and sleep a publish spends its budget on. Class
+    # attributes, never pickled into state; tests set them on an instance.
     credentials: Callable[[SubscriptionSettings], TokenCredential] = staticmethod(
         make_subscription_credential
     )
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], Awaitable[None]] = staticmethod(asyncio.sleep)
 
     def __init__(self) -> None:
         super().__init__()
@@ -140,46 +277,41 @@ class FunctionCodeDeploymentProvider(ResourceProvider):
             raise OneDeployError(
                 f"Could not get an Entra token for One Deploy as {self._settings.describe()}: {str(exc).splitlines()[0]}"
             ) from None
-        publisher = _Publisher(
-            props["scm_url"], token, float(props["timeout_seconds"]), float(props["poll_seconds"])
-        )
+        secrets = (token, self._settings.client_secret or "")
+        deadline = Deadline(float(props["timeout_seconds"]), self.clock)
+
+        async def publish() -> str:
+            async with TokenSession(
+                props["scm_url"], token, deadline, name="the SCM site", secrets=secrets[1:]
+            ) as session:
+                return await _Publisher(session, float(props["poll_seconds"]), self.sleep).publish(data)
+
         try:
-            return publisher.publish(data)
-        finally:
-            publisher.close()
+            return asyncio.run(publish())
+        except OneDeployError as exc:
+            # Every text a Kudu reply brought (status texts, log lines, error pages) passes here.
+            raise OneDeployError(redact(str(exc), secrets)) from None
 
 
 class _Publisher:
     """One publish: POST the zip, then poll its status, always and only on the app's SCM origin."""
 
-    def __init__(self, scm_url: str, token: str, timeout: float, poll: float) -> None:
-        self.scm_url = scm_url.rstrip("/")
-        self.client = httpx.Client(
-            base_url=self.scm_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-        )
-        self.deadline = time.monotonic() + timeout
-        self.timeout, self.poll = timeout, poll
+    def __init__(self, session: TokenSession, poll: float, sleep: Callable[[float], Awaitable[None]]) -> None:
+        self.session, self.poll, self.sleep = session, poll, sleep
+        self.scm_url, self.deadline = session.origin, session.deadline
 
-    def close(self) -> None:
-        self.client.close()
-
-    def _home(self, link: str | None) -> str | None:
-        """The path of a link Kudu gave, if it is on the SCM origin; None for any other origin.
-        The bearer token may manage the app: it is never sent where a reply points elsewhere."""
-        if not link:
-            return None
-        target, home = urlsplit(urljoin(self.scm_url + "/", link)), urlsplit(self.scm_url)
-        if (target.scheme, target.hostname, target.port) != (home.scheme, home.hostname, home.port):
-            return None
-        return target.path + (f"?{target.query}" if target.query else "")
-
-    def _send(self, method: str, path: str, action: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, path: str, action: str, **kwargs: Any) -> httpx.Response:
+        """A request on the SCM origin; DeadlineExceededError passes through for the caller to word."""
         try:
-            reply = self.client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+            reply = await self.session.send(method, path, action, **kwargs)
+        except UnreachableError as exc:
             raise _UnreachableError(
-                f"Could not reach the SCM site {self.scm_url} while {action} ({type(exc).__name__}): check that "
-                "the function app is running and its SCM site is reachable from here, then run `pulumi up` again."
+                f"{exc}: check that the function app is running and its SCM site is reachable from here, "
+                "then run `pulumi up` again."
+            ) from None
+        except SessionError as exc:
+            raise OneDeployError(
+                f"{exc}. Run `pulumi up` again; if it persists, check the app's SCM site."
             ) from None
         if reply.status_code == 401:
             raise OneDeployError(
@@ -202,64 +334,97 @@ class _Publisher:
         else:
             problem = "" if isinstance(found, kind) else f"not a deployment status ({type(found).__name__})"
         if problem:
-            raise OneDeployError(
+            raise _UnreadableError(
                 f"The SCM site {self.scm_url} answered {reply.status_code} while {action}, and the reply is "
-                f"{problem}: {reply.text[:200]!r}. Run `pulumi up` again; if it persists, check the app's SCM site."
+                f"{problem}: {self.session.redact(reply.text, 200)!r}. Run `pulumi up` again; if it persists, "
+                "check the app's SCM site."
             )
         return found
 
-    def _expired(self, extra: float = 0.0) -> bool:
-        return time.monotonic() + extra > self.deadline
-
-    def publish(self, data: bytes) -> str:
+    async def publish(self, data: bytes) -> str:
+        attempt = 0
         while True:
-            reply = self._send(
-                "POST",
-                "/api/publish",
-                "publishing the package",
-                params={"RemoteBuild": "false", "Deployer": DEPLOYER},
-                content=data,
-                headers={"Content-Type": "application/zip"},
-            )
+            try:
+                reply = await self._send(
+                    "POST",
+                    "/api/publish",
+                    "publishing the package",
+                    params={"RemoteBuild": "false", "Deployer": DEPLOYER},
+                    content=data,
+                    headers={"Content-Type": "application/zip"},
+                )
+            except DeadlineExceededError:
+                raise OneDeployError(
+                    f"One Deploy did not take the package within {self.deadline.budget:.0f} s (the upload or its "
+                    f"answer never finished). Check {self.scm_url}/api/deployments/latest, then run `pulumi up` again."
+                ) from None
             if reply.status_code != 409:
                 break
-            # Another deployment (the portal, a second `up`) holds the app: wait for it, then publish.
-            self._wait_for_running()
+            # Another deployment (the portal, a second `up`) holds the app: wait while it runs, then
+            # publish again. A 409 re-sends the whole package, so the pause grows whatever
+            # Retry-After says (a longer one is honoured), and only while the budget lasts: a Kudu
+            # answering 409 with nothing in progress must not get the package hundreds of times a minute.
+            attempt += 1
+            running = await self._wait_for_running()
+            wait = max(pause(attempt), pause(attempt, retry_after_seconds(reply.headers.get("Retry-After"))))
+            if not self.deadline.allows(wait):
+                raise OneDeployError(
+                    f"One Deploy answered 409 to {attempt} publishes in {self.deadline.elapsed():.0f} s: another "
+                    f"deployment of the app was still in progress after {self.deadline.budget:.0f} s ({running}); "
+                    f"wait for it to finish ({self.scm_url}/api/deployments/latest), then run `pulumi up` again."
+                )
+            await self.sleep(wait)
         if reply.status_code not in (200, 202):
             raise OneDeployError(
-                f"One Deploy refused the package ({reply.status_code}): {reply.text[:300] or 'no details'}"
+                f"One Deploy refused the package ({reply.status_code}): "
+                f"{self.session.redact(reply.text, 300) or 'no details'}"
             )
-        return self._wait(self._home(reply.headers.get("Location")) or "/api/deployments/latest")
+        return await self._wait(self.session.home(reply.headers.get("Location")) or "/api/deployments/latest")
 
-    def _wait_for_running(self) -> None:
+    async def _wait_for_running(self) -> str:
+        """Wait while /api/deployments/latest says a deployment is running; what it said last.
+        Anything else it says (nothing, complete, not a status, no answer) ends the wait."""
+        action, said = "waiting for the deployment in progress", "/api/deployments/latest did not answer"
         while True:
-            status = self._status("/api/deployments/latest", "waiting for the deployment in progress")
-            if status is None or status.get("complete") is not False:
-                return
-            if self._expired(self.poll):
-                raise OneDeployError(
-                    f"another deployment of the app was still in progress after {self.timeout:.0f} s "
-                    f"({status.get('status_text') or status.get('status')}); wait for it to finish "
-                    f"({self.scm_url}/api/deployments/latest), then run `pulumi up` again."
-                )
-            time.sleep(self.poll)
+            try:
+                status = await self._status("/api/deployments/latest", action)
+            except (_UnreadableError, _UnreachableError):
+                return "/api/deployments/latest unreadable"
+            except DeadlineExceededError:
+                return said
+            if status is None:
+                return "/api/deployments/latest lists none"
+            said = str(status.get("status_text") or status.get("status"))
+            if status.get("complete") is not False:
+                return f"the latest, {said}, is complete"
+            if not self.deadline.allows(self.poll):
+                return said
+            await self.sleep(self.poll)
 
-    def _status(self, path: str, action: str) -> dict[str, Any] | None:
-        reply = self._send("GET", path, action)
+    async def _status(self, path: str, action: str) -> dict[str, Any] | None:
+        reply = await self._send("GET", path, action)
         if reply.status_code != 200:
             return None
         status: dict[str, Any] = self._json(reply, action, dict)
         return status
 
-    def _wait(self, status_path: str) -> str:
+    def _unfinished(self, last: str) -> OneDeployError:
+        return OneDeployError(
+            f"The deployment did not finish within {self.deadline.budget:.0f} s (last: {last}). It may still complete: "
+            f"check {self.scm_url}/api/deployments/latest, then run `pulumi up` again."
+        )
+
+    async def _wait(self, status_path: str) -> str:
         last = "not started"
         while True:
             try:
-                status = self._status(status_path, "reading the deployment status")
+                status = await self._status(status_path, "reading the deployment status")
             except _UnreachableError:
-                if self._expired(self.poll):
+                if not self.deadline.allows(self.poll):
                     raise
                 status, last = None, "status unavailable"
+            except DeadlineExceededError:
+                raise self._unfinished(last) from None
             if status is not None:
                 code, text = status.get("status"), status.get("status_text") or ""
                 last = f"status {code} {text}".strip()
@@ -267,7 +432,7 @@ class _Publisher:
                     return str(status.get("id") or "latest")
                 if code == STATUS_FAILED:
                     raise OneDeployError(
-                        f"The deployment {status.get('id')} failed: {self._failure(status)} "
+                        f"The deployment {status.get('id')} failed: {await self._failure(status)} "
                         f"(deployment log: {self.scm_url}/api/deployments/{status.get('id')}/log)"
                     )
                 if status.get("complete") is True or code not in STATUS_RUNNING:
@@ -276,26 +441,25 @@ class _Publisher:
                         f"The deployment {status.get('id')} ended with {last}, not success. Check "
                         f"{self.scm_url}/api/deployments/{status.get('id')}/log, then run `pulumi up` again."
                     )
-            if self._expired(self.poll):
-                raise OneDeployError(
-                    f"The deployment did not finish within {self.timeout:.0f} s (last: {last}). It may still complete: "
-                    f"check {self.scm_url}/api/deployments/latest, then run `pulumi up` again."
-                )
-            time.sleep(self.poll)
+            if not self.deadline.allows(self.poll):
+                raise self._unfinished(last)
+            await self.sleep(self.poll)
 
-    def _failure(self, status: dict[str, Any]) -> str:
+    async def _failure(self, status: dict[str, Any]) -> str:
         """The deployment log's error lines (following details on the SCM origin), else its last line."""
         lines: list[str] = []
         try:
             entries = self._json(
-                self._send("GET", f"/api/deployments/{status.get('id')}/log", "reading the log"),
+                await self._send("GET", f"/api/deployments/{status.get('id')}/log", "reading the log"),
                 "reading the log",
                 list,
             )
             for entry in (e for e in entries if isinstance(e, dict)):
-                details = self._home(entry.get("details_url"))
+                details = self.session.home(entry.get("details_url"))
                 if details:
-                    more = self._json(self._send("GET", details, "reading the log"), "reading the log", list)
+                    more = self._json(
+                        await self._send("GET", details, "reading the log"), "reading the log", list
+                    )
                     lines += [
                         d.get("message", "") for d in more if isinstance(d, dict) and d.get("type") == 2
                     ]
@@ -304,8 +468,8 @@ class _Publisher:
             lines = [line for line in lines if line] or [
                 str(e.get("message", "")) for e in entries[-1:] if isinstance(e, dict)
             ]
-        except OneDeployError:
-            lines = []
+        except (OneDeployError, DeadlineExceededError):
+            lines = []  # the log is a courtesy: the status already says the deployment failed
         return "; ".join(lines) or str(status.get("status_text") or status.get("message") or "no log message")
 
 

@@ -1,5 +1,6 @@
-"""What demo stacks are and how to find what `destroy` leaves behind: tags, time-to-live, and the
-soft-deleted objects a destroyed stack leaves in the B2C tenant and the subscription.
+"""What demo stacks are and how to find what `destroy` leaves behind: tags, time-to-live, the
+names a demo must not share with its template, and the soft-deleted objects a destroyed stack
+leaves in its tenant (B2C or External ID) and the subscription.
 
 Pure but for committed_stacks, which asks git: tools.new_demo and tools.teardown_demos do the talking."""
 
@@ -61,13 +62,32 @@ def demo_tags(expires: datetime) -> dict[str, str]:
     return {DEMO_TAG: "true", EXPIRES_TAG: expires.isoformat(timespec="seconds")}
 
 
-def demo_config(name: str) -> dict[str, str]:
-    """Keys that must differ from the template stack's: the B2C tenant may be shared, and user
-    flow names and App ID URIs are unique in a tenant."""
-    return {
+# The stack's identity platform (stack_config owns the key; absent means b2c). This module stays
+# free of the program's imports: tools/up.sh loads it before anything else is installed.
+PLATFORM_KEY = "b2c-signup:platform"
+DEFAULT_PLATFORM = "b2c"
+# What must differ between two stacks sharing a tenant, by platform: the user flow's name (B2C's
+# policy id, External ID's sign-up flow display name) and B2C's App ID URI path. External ID App
+# ID URIs are api://<appId>, unique by themselves, and apiIdentifier is refused there.
+TENANT_UNIQUE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "b2c": ("b2c-signup:userFlowName", "b2c-signup:apiIdentifier"),
+    "externalId": ("b2c-signup:userFlowName",),
+}
+
+
+def demo_config(name: str, platform: str = DEFAULT_PLATFORM) -> dict[str, str]:
+    """Keys that must differ from the template stack's: the tenant may be shared, and what
+    TENANT_UNIQUE_KEYS names is unique in a tenant."""
+    if platform not in TENANT_UNIQUE_KEYS:
+        raise ValueError(
+            f"{PLATFORM_KEY} {platform!r} of the template stack must be b2c or externalId: "
+            f"pulumi config set {PLATFORM_KEY} b2c"
+        )
+    values = {
         "b2c-signup:userFlowName": f"signupsignin_{name.replace('-', '_')}",
         "b2c-signup:apiIdentifier": f"api-{name}",
     }
+    return {key: values[key] for key in TENANT_UNIQUE_KEYS[platform]}
 
 
 @dataclass(frozen=True)
@@ -121,13 +141,23 @@ class Leftovers:
     vaults: tuple[Vault, ...]
 
 
+# azuread's two resources that register an application; both leave it in directory/deletedItems.
+APPLICATION_TYPES = frozenset(
+    {
+        "azuread:index/application:Application",
+        "azuread:index/applicationRegistration:ApplicationRegistration",
+    }
+)
+
+
 def leftovers(deployment: Mapping[str, Any]) -> Leftovers:
-    """Read from the stack's exported state before it is destroyed."""
+    """Read from the stack's exported state before it is destroyed. The same on both platforms:
+    app registrations, and Key Vaults where the stack has one (an External ID stack has none)."""
     applications: list[str] = []
     vaults: list[Vault] = []
     for resource in deployment.get("resources") or []:
         outputs = resource.get("outputs") or {}
-        if resource.get("type") == "azuread:index/application:Application":
+        if resource.get("type") in APPLICATION_TYPES:
             object_id = outputs.get("objectId") or str(resource.get("id", "")).rsplit("/", 1)[-1]
             if object_id:
                 applications.append(object_id)

@@ -2,9 +2,10 @@
 
     python -m tools.new_demo NAME --ttl 7d [--from dev]
 
-Copies the template stack's config (secrets included), gives the demo its own user flow name and
-App ID URI (both must be unique in a B2C tenant the stacks may share), and tags the stack
-b2c-signup:demo=true and b2c-signup:expires=<UTC time>. Then `./tools/up.sh NAME`.
+Copies the template stack's config (secrets included), gives the demo the names that must be
+unique in a tenant the stacks may share (the user flow's name; on B2C also the App ID URI path),
+and tags the stack b2c-signup:demo=true and b2c-signup:expires=<UTC time>. Works the same for a
+B2C and an External ID template. Then `./tools/up.sh NAME`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any, Protocol
 
 from tools import PROJECT_DIR
 from tools.demos import (
+    DEFAULT_PLATFORM,
     ENVIRONMENT_STACKS,
+    PLATFORM_KEY,
     check_demo_name,
     committed_stacks,
     demo_config,
@@ -72,8 +75,11 @@ def new_demo(
     check_demo_name(name, protected)
     expires = now + parse_ttl(ttl)
     copied = dict(backend.config(template))
+    platform, _secret = copied.get(PLATFORM_KEY, (DEFAULT_PLATFORM, False))
+    # Before create: a template with an unknown platform creates nothing.
+    unique = demo_config(name, str(platform or DEFAULT_PLATFORM))
     backend.create(name)
-    copied.update({key: (value, False) for key, value in demo_config(name).items()})
+    copied.update({key: (value, False) for key, value in unique.items()})
     backend.set_config(name, copied)
     backend.set_tags(name, demo_tags(expires))
     return expires

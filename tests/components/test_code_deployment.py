@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.code_deployment import FunctionCodeDeploymentProvider, OneDeployError
+from tests.doubles.clock import VirtualClock
 from tests.doubles.engine import run_in_engine
 from tests.doubles.one_deploy_double import TOKEN, Eavesdropper, OneDeployDouble
 
@@ -24,20 +24,6 @@ ARM_SECRET = "arm-client-Secret~987"
 class FakeCredential:
     def get_token(self, *_: str, **__: Any) -> AccessToken:
         return AccessToken(TOKEN, int(time.time()) + 3600)
-
-
-@pytest.fixture
-def kudu() -> Iterator[OneDeployDouble]:
-    double = OneDeployDouble()
-    yield double
-    double.close()
-
-
-@pytest.fixture
-def package(tmp_path: Path) -> Path:
-    path = tmp_path / "released-package.zip"
-    path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
-    return path
 
 
 def news(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]:
@@ -59,10 +45,14 @@ def inputs(kudu: OneDeployDouble, package: Path, **extra: Any) -> dict[str, Any]
     return result.inputs
 
 
-def provider() -> FunctionCodeDeploymentProvider:
+def provider(clock: VirtualClock | None = None) -> FunctionCodeDeploymentProvider:
+    """A provider configured as the engine does it; on `clock`, its pauses cost no real time."""
     deployer = FunctionCodeDeploymentProvider()
     deployer.configure(ConfigureRequest(Config({"azure-native:clientSecret": ARM_SECRET}, "b2c-signup")))
     deployer.credentials = lambda _settings: FakeCredential()  # type: ignore[method-assign,assignment,return-value]
+    if clock is not None:
+        deployer.clock = clock.now  # type: ignore[method-assign,assignment]
+        deployer.sleep = clock.sleep  # type: ignore[method-assign,assignment]
     return deployer
 
 
@@ -88,16 +78,15 @@ def test_a_failed_deployment_surfaces_the_log_message(kudu: OneDeployDouble, pac
 
 def test_a_slow_deployment_within_the_bound_succeeds(kudu: OneDeployDouble, package: Path) -> None:
     kudu.polls_until_done = 10
-    provider().create(inputs(kudu, package, timeout_seconds=30))
+    provider(VirtualClock()).create(inputs(kudu, package, timeout_seconds=30))
     assert kudu.polls == 10
 
 
 def test_a_deployment_beyond_the_bound_fails_and_says_how_long(kudu: OneDeployDouble, package: Path) -> None:
     kudu.polls_until_done = 10_000
-    deployer = provider()
-    props = inputs(kudu, package, timeout_seconds=30, poll_seconds=0.05)
-    props["timeout_seconds"] = 0.3  # below what check allows, to keep the test short
-    with pytest.raises(OneDeployError, match=r"did not finish within 0 s \(last: status 1 Building\)"):
+    deployer = provider(VirtualClock())  # the 30 s pass on the virtual clock
+    props = inputs(kudu, package, timeout_seconds=30, poll_seconds=1)
+    with pytest.raises(OneDeployError, match=r"did not finish within 30 s \(last: status 1 Building\)"):
         deployer.create(props)
 
 
@@ -166,13 +155,6 @@ def test_the_provider_survives_the_engine_round_trip(kudu: OneDeployDouble, pack
     assert done["id"] == kudu.deployment_id and len(kudu.publishes) == 1
 
 
-@pytest.fixture
-def eavesdropper() -> Iterator[Eavesdropper]:
-    other = Eavesdropper()
-    yield other
-    other.close()
-
-
 def test_the_token_goes_only_to_the_apps_own_scm_origin(
     kudu: OneDeployDouble, package: Path, eavesdropper: Eavesdropper
 ) -> None:
@@ -214,7 +196,7 @@ def test_a_refused_connection_is_a_clear_error(package: Path) -> None:
 
 def test_a_deployment_in_progress_is_waited_for_then_published(kudu: OneDeployDouble, package: Path) -> None:
     kudu.busy_publishes, kudu.polls_until_done = 2, 2
-    created = provider().create(inputs(kudu, package))
+    created = provider(VirtualClock()).create(inputs(kudu, package))
     assert len(kudu.publishes) == 1 and created.id == kudu.deployment_id
 
 
@@ -222,10 +204,9 @@ def test_a_deployment_in_progress_beyond_the_bound_fails_and_says_so(
     kudu: OneDeployDouble, package: Path
 ) -> None:
     kudu.busy_publishes, kudu.polls_until_done = 1_000, 10_000
-    props = inputs(kudu, package)
-    props["timeout_seconds"] = 0.3
+    props = inputs(kudu, package, timeout_seconds=30, poll_seconds=1)
     with pytest.raises(OneDeployError, match=r"another deployment .* still in progress"):
-        provider().create(props)
+        provider(VirtualClock()).create(props)
     assert kudu.publishes == []
 
 
