@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pulumi
@@ -47,19 +45,14 @@ from components.credentials import (
     origin_problem,
 )
 from components.deadline import Deadline, DeadlineExceededError, pause, retry_after_seconds
+from components.redaction import redact
+from components.token_session import SessionError, TokenSession, UnreachableError
 
 # Kudu's deployment status codes: pending, building and deploying are still running.
 STATUS_RUNNING = (0, 1, 2)
 STATUS_FAILED, STATUS_SUCCESS = 3, 4
 MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 DEPLOYER = "b2c-signup"
-# A read redirected more often than this on its own origin is going round in circles.
-MAX_REDIRECTS = 5
-_READS = ("GET", "HEAD")
-# What a reply may echo of a request's credentials besides the exact values we know: Kudu's error
-# pages print request headers, and a token reformatted or of another request is still a secret.
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/-]+=*")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){1,2}")
 
 
 class OneDeployError(Exception):
@@ -77,121 +70,6 @@ class _UnreadableError(OneDeployError):
 # Where the subscription identity lives now; the old name stays importable because the state of
 # existing stacks holds this provider pickled with a DeploymentSettings of this module.
 DeploymentSettings = SubscriptionSettings
-
-
-def redact(text: str, secrets: tuple[str, ...] = (), limit: int | None = None) -> str:
-    """`text` without the given secrets or anything token-like, then cut to `limit`: redacting
-    before cutting, so that a secret cut in two never leaves its first half behind."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            # Case-blind: an error page may echo a header lowercased.
-            text = re.sub(re.escape(secret), "***", text, flags=re.IGNORECASE)
-    text = _JWT.sub("***", _BEARER.sub(r"\1 ***", text))
-    return text if limit is None or len(text) <= limit else text[:limit] + "..."
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port
-
-
-def _shown(url: str) -> str:
-    """A URL's origin as errors name it: never its path, query or user info (a SAS, a password)."""
-    scheme, host, port = _origin(url)
-    return f"{scheme}://{host}" + (f":{port}" if port else "")
-
-
-class SessionError(Exception):
-    """A TokenSession request that did not get an answer the caller can use."""
-
-
-class UnreachableError(SessionError):
-    """The peer did not answer (connection refused, reset, TLS failure)."""
-
-
-class TokenSession:
-    """Requests that carry one bearer token to one origin, all within one Deadline.
-
-    - Each request runs `within` what is left of the deadline, and its httpx timeouts are what is
-      left: a peer trickling its reply a byte at a time cannot hold it past the deadline, as it
-      could a per-read timeout.
-    - A write answered with a redirect is never sent again, there or here (a 307/308 elsewhere would
-      carry the body and the token to a stranger): a SessionError naming the operation. A read
-      follows a redirect on the same origin only (at most MAX_REDIRECTS), never carrying the token
-      elsewhere.
-    - `redact` takes the token and the given secrets out of any text a reply brought.
-    """
-
-    def __init__(
-        self, origin: str, token: str, deadline: Deadline, *, name: str, secrets: tuple[str, ...] = ()
-    ) -> None:
-        self.origin, self.deadline, self.name = origin.rstrip("/"), deadline, name
-        self._secrets = (token, *secrets)
-        # Redirects are handled in `send`, where the method decides whether one may be followed.
-        self._client = httpx.AsyncClient(
-            base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
-        )
-
-    async def __aenter__(self) -> TokenSession:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self._client.aclose()
-
-    def redact(self, text: str, limit: int | None = None) -> str:
-        return redact(text, self._secrets, limit)
-
-    def home(self, link: str | None) -> str | None:
-        """The path of a link a reply gave, if it is on this origin; None for any other origin.
-        The token may manage the app: it is never sent where a reply points elsewhere."""
-        if not link:
-            return None
-        target = urljoin(self.origin + "/", link)
-        if _origin(target) != _origin(self.origin):
-            return None
-        parts = urlsplit(target)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-
-    async def send(self, method: str, target: str, action: str, **kwargs: Any) -> httpx.Response:
-        """One request (`action` names it in errors). Raises DeadlineExceededError when the budget
-        ends first, UnreachableError when the peer does not answer, SessionError for a redirect
-        that must not be followed."""
-        for _hop in range(MAX_REDIRECTS + 1):
-            reply = await self._once(method, target, action, **kwargs)
-            if not reply.has_redirect_location:
-                return reply
-            location = reply.headers["Location"]
-            where = _shown(urljoin(self.origin + "/", location))
-            if method not in _READS:
-                raise SessionError(
-                    f"{self.name} {self.origin} answered {action} with a redirect ({reply.status_code}) to {where}; "
-                    "a write is never sent again after a redirect, here or there"
-                )
-            home = self.home(location)
-            if home is None:
-                raise SessionError(
-                    f"while {action}, {self.name} {self.origin} redirected to another origin ({where}); "
-                    "the token is never sent off its origin"
-                )
-            target = home
-            kwargs.pop("params", None)  # the Location carries the query the server wants
-        raise SessionError(
-            f"{self.name} {self.origin} answered {action} with too many redirects (more than {MAX_REDIRECTS})"
-        )
-
-    async def _once(self, method: str, target: str, action: str, **kwargs: Any) -> httpx.Response:
-        left = self.deadline.remaining()
-        try:
-            return await self.deadline.within(
-                self._client.request(method, target, timeout=max(left, 0.001), **kwargs), action
-            )
-        except httpx.TimeoutException:
-            # httpx's own timeouts are what was left of the deadline: the deadline it is.
-            raise DeadlineExceededError(action, self.deadline.budget) from None
-        except httpx.TransportError as exc:
-            raise UnreachableError(
-                f"Could not reach {self.name} {self.origin} while {action} ({type(exc).__name__})"
-            ) from None
 
 
 def check_scm_url(url: str) -> str | None:

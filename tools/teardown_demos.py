@@ -35,10 +35,11 @@ from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
 
-from components.code_deployment import MANAGEMENT_SCOPE, SessionError, TokenSession
+from components.code_deployment import MANAGEMENT_SCOPE
 from components.credentials import B2CSettings, SubscriptionSettings, make_subscription_credential
 from components.deadline import Deadline, DeadlineExceededError, pause, retry_after_seconds
 from components.graph.gateway import GraphGateway
+from components.token_session import SessionError, TokenSession
 from tools import PROJECT_DIR
 from tools.demos import (
     ENVIRONMENT_STACKS,

@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import html
 import json
 import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -58,6 +57,7 @@ from msgraph_core.middleware import GraphTelemetryHandler
 from components import deadline
 from components.credentials import B2CSettings, IdentityConfigError, make_b2c_credential
 from components.graph import permissions
+from components.redaction import excerpt, redact
 
 # Throttled, or failed in a way that may pass: worth another try within the budget.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
@@ -77,8 +77,6 @@ MAX_PAGES = 100
 # - A retry is only worth its pause when at least this much budget is left to send it: less, and
 #   the request would be cut before an answer could come.
 MIN_ATTEMPT_SECONDS = 1.0
-# - What an error message shows of one field a reply sent: enough to recognise it.
-EXCERPT_CHARS = 300
 
 T = TypeVar("T")
 
@@ -110,35 +108,7 @@ def host_is_stopping() -> bool:
     return bool(getattr(threading, "_SHUTTING_DOWN", False)) or not threading.main_thread().is_alive()
 
 
-# -- what an error may show of a reply ---------------------------------------------------------
-
-
-def _forms(secret: str) -> set[str]:
-    """A secret as a reply may echo it: as sent, JSON-escaped, URL-encoded or HTML-escaped."""
-    return {
-        secret,
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
-        html.escape(secret),
-    }
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    # Longest first: a secret's JSON form may contain its plain form.
-    for form in sorted({f for s in secrets if len(s) >= 4 for f in _forms(s)}, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return text
-
-
-def excerpt(text: str, secrets: tuple[str, ...], limit: int = EXCERPT_CHARS) -> str:
-    """`text` as an error message may show it: every secret redacted first (so that a secret the
-    cut goes through leaks no part of it), on one line, then cut to `limit` characters."""
-    text = redact(text, secrets)
-    # One line of printable text: a reply must not write lines of its own into the engine's output.
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# -- what a reply holds ---------------------------------------------------------------------
 
 
 def _kind(value: Any) -> str:

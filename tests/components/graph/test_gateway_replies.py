@@ -11,7 +11,8 @@ import pytest
 
 from components.graph import permissions
 from components.graph.api_connector import ApiConnectorProvider
-from components.graph.gateway import EXCERPT_CHARS, MAX_REPLY_BYTES, GraphError, GraphGateway, excerpt
+from components.graph.gateway import MAX_REPLY_BYTES, GraphError, GraphGateway
+from components.redaction import EXCERPT_CHARS, excerpt
 from tests.components.graph.conftest import configured
 from tests.doubles.scripted_graph import Reply, ScriptedGraph, error
 
