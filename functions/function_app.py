@@ -1,27 +1,33 @@
-"""HTTP entry points: the sign-up gate B2C calls as an API connector (authenticate, parse, ask the
-rules, reply), and the web API routes, served by functions/web_api.py."""
+"""HTTP entry points: the sign-up gate the tenant calls during sign-up (B2C's API connector, or
+Entra External ID's custom extension, by SIGNUP_PLATFORM), and the web API routes, served by
+functions/web_api.py. Each route parses, asks the rules, and responds; the protocols live in
+b2c_connector.py and entra_callout.py, the verdict in signup_rules.py."""
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import logging
 import os
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+import app_settings
 import azure.functions as func
-import signup_rules
+import b2c_connector
+import request_body
 import web_api_spec
-from signup_rules import Credentials, Decision, Outcome, Settings
+from b2c_connector import Settings
+from signup_rules import Outcome
 
-MAX_BODY_BYTES = 64 * 1024
+if TYPE_CHECKING:
+    import entra_callout
+
+MAX_BODY_BYTES = request_body.MAX_BODY_BYTES
 # Logged claim values are caller-controlled: anything but a short plain token is logged quoted
 # and escaped (no second line can be forged), and cut to a bound.
 MAX_LOGGED_CHARS = 100
 _PLAIN_LOG_VALUE = re.compile(rf"[A-Za-z0-9._:/-]{{1,{MAX_LOGGED_CHARS}}}")
-REALM = "b2c-signup"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 logger = logging.getLogger("b2c_signup")
@@ -29,19 +35,26 @@ logger = logging.getLogger("b2c_signup")
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
-def _load_settings() -> Settings:
-    settings = signup_rules.load_settings(os.environ)
-    for error in settings.errors:
-        # Only the allowlist and the credentials close the gate; unreadable messages fall back.
-        closed = settings.rules is None or settings.credentials is None
+def _log_errors(errors: tuple[str, ...], closed: bool) -> None:
+    for error in errors:
         logger.error(
             "configuration error%s: %s", ", refusing every sign-up until fixed" if closed else "", error
         )
+
+
+def _load_settings() -> Settings:
+    """The B2C gate's settings; only the allowlist and the credentials close the gate."""
+    settings = b2c_connector.load_settings(os.environ)
+    _log_errors(settings.errors, settings.rules is None or settings.credentials is None)
     return settings
 
 
-# Read once per process: app settings only change with a restart of the host.
-SETTINGS = _load_settings()
+def _load_callout_settings() -> entra_callout.Settings:
+    import entra_callout
+
+    settings = entra_callout.load_settings(os.environ)
+    _log_errors(settings.errors, settings.rules is None or settings.caller is None)
+    return settings
 
 
 def _json(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -55,34 +68,7 @@ def _json(status: int, body: dict[str, object], headers: dict[str, str] | None =
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return _json(
-        status, {"version": signup_rules.API_VERSION, "status": status, "userMessage": message}, headers
-    )
-
-
-def is_authorized(header: str | None, expected: Credentials | None) -> bool:
-    """Check an `Authorization: Basic` header against the configured pair in constant time.
-
-    Written by hand because werkzeug's parser decodes leniently (it accepts bad padding and
-    latin-1), and a gate that B2C alone should pass is better strict.
-    """
-    if expected is None or not header:
-        return False
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic" or not token.strip():
-        return False
-    try:
-        # ValueError covers binascii.Error and the non-ASCII text b64decode refuses outright.
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except ValueError:
-        return False
-    username, colon, password = decoded.partition(":")
-    if not colon:
-        return False
-    # Both comparisons always run, so timing does not reveal which half was wrong.
-    user_ok = hmac.compare_digest(username.encode(), expected.username.encode())
-    password_ok = hmac.compare_digest(password.encode(), expected.password.encode())
-    return user_ok & password_ok
+    return _json(status, b2c_connector.error(status, message), headers)
 
 
 def loggable(value: object) -> str | None:
@@ -96,30 +82,35 @@ def loggable(value: object) -> str | None:
     return json.dumps(value[:MAX_LOGGED_CHARS]) + cut
 
 
-def _log_decision(decision: Decision, req: func.HttpRequest, client_id: object) -> None:
-    level = logging.INFO if decision.outcome is Outcome.ADMITTED else logging.WARNING
-    logger.log(
-        level,
-        "signup decision=%s step=%s domain=%s client_id=%s traceparent=%s",
-        decision.outcome.value,
-        loggable(decision.step),
-        decision.domain,
+def _log_decision(
+    outcome: Outcome,
+    step: object,
+    domain: str | None,
+    client_id: object,
+    req: func.HttpRequest,
+    correlation_id: object = None,
+) -> None:
+    level = logging.INFO if outcome is Outcome.ADMITTED else logging.WARNING
+    line = "signup decision=%s step=%s domain=%s client_id=%s traceparent=%s"
+    fields = [
+        outcome.value,
+        loggable(step),
+        domain,
         loggable(client_id),
         loggable(req.headers.get("traceparent")),
-    )
+    ]
+    if correlation_id is not None:  # External ID's, appended so B2C's line stays as it was
+        line, fields = line + " correlation_id=%s", [*fields, loggable(correlation_id)]
+    logger.log(level, line, *fields)
 
 
 def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
-    """The whole request pipeline; `settings` is a parameter so tests can vary it."""
+    """B2C's API connector call, the whole pipeline; `settings` is a parameter so tests can vary it."""
     if req.method.upper() != "POST":
         return _error(405, "Use POST.", {"Allow": "POST"})
-    if not is_authorized(req.headers.get("Authorization"), settings.credentials):
+    if not b2c_connector.is_authorized(req.headers.get("Authorization"), settings.credentials):
         logger.warning("signup request refused: missing or wrong basic-auth credentials")
-        return _error(
-            401,
-            "Authentication required.",
-            {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'},
-        )
+        return _error(401, "Authentication required.", b2c_connector.authentication_challenge())
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
         logger.warning("signup request refused: body of %d bytes exceeds the limit", len(body))
@@ -127,28 +118,91 @@ def handle(req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
     claims: object = None
     messages = settings.messages.default
     try:
-        claims = signup_rules.parse_claims(body)
+        claims = b2c_connector.parse_claims(body)
         if isinstance(claims, dict):
             messages = settings.messages.pick(claims.get("ui_locales"))
-        decision = signup_rules.decide(claims, settings.rules, messages)
-    except signup_rules.DuplicateClaimError as exc:
+        decision = b2c_connector.decide(claims, settings.rules, messages)
+    except request_body.BodyError as exc:
         logger.warning("signup request refused: %s", exc)
-        decision = Decision(
-            200, signup_rules.block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None
-        )
+        decision = b2c_connector.bad_request(messages)
     except Exception as exc:  # noqa: BLE001 - fail closed: B2C must never see a 5xx or a trace
         logger.error("signup request could not be decided: %s", type(exc).__name__)
-        decision = Decision(
-            200, signup_rules.block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None
-        )
-    _log_decision(decision, req, claims.get("client_id") if isinstance(claims, dict) else None)
+        decision = b2c_connector.bad_request(messages)
+    client_id = claims.get("client_id") if isinstance(claims, dict) else None
+    _log_decision(decision.outcome, decision.step, decision.domain, client_id, req)
     return _json(decision.status, decision.body)
 
 
-@app.route(route="validate-signup", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def handle_callout(req: func.HttpRequest, settings: entra_callout.Settings) -> func.HttpResponse:
+    """External ID's OnAttributeCollectionSubmit callout: an authenticated call always gets HTTP
+    200 with exactly one action; only a caller that cannot be authenticated gets anything else."""
+    import entra_callout
+    import token_check
+
+    if req.method.upper() != "POST":
+        return _json(405, {"error": "use POST"}, {"Allow": "POST"})
+    try:
+        if settings.caller is None:
+            raise token_check.RefusedError(503, None, "the ENTRA_* settings are not configured")
+        settings.caller.claims(req.headers.get("Authorization"))
+    except token_check.RefusedError as refusal:
+        logger.warning("signup request refused: %s (%d)", refusal, refusal.status)
+        return _json(*refusal.reply())
+    body = req.get_body()
+    tenant_id = settings.caller.settings.tenant_id
+    try:
+        if len(body) > MAX_BODY_BYTES:
+            raise request_body.BodyError(f"body of {len(body)} bytes exceeds the limit")
+        decision = entra_callout.decide(
+            entra_callout.parse_event(body), settings.rules, settings.messages, tenant_id
+        )
+    except request_body.BodyError as exc:
+        logger.warning("signup request refused: %s", exc)
+        decision = entra_callout.bad_request(settings.messages.default)
+    except Exception as exc:  # noqa: BLE001 - fail closed: one action, never a 5xx or a trace
+        logger.error("signup request could not be decided: %s", type(exc).__name__)
+        decision = entra_callout.bad_request(settings.messages.default)
+    _log_decision(
+        decision.outcome,
+        entra_callout.STEP,
+        decision.domain,
+        decision.client_id,
+        req,
+        decision.correlation_id,
+    )
+    return _json(200, decision.body)
+
+
+def _unknown_platform(_: func.HttpRequest) -> func.HttpResponse:
+    return _json(503, {"error": "unavailable"})
+
+
+def _gate() -> tuple[Callable[[func.HttpRequest], func.HttpResponse], Any]:
+    """The platform's pipeline and settings, read once per process: app settings only change
+    with a restart of the host. Only the chosen platform's modules are imported."""
+    platform = os.environ.get(app_settings.SIGNUP_PLATFORM) or app_settings.PLATFORM_B2C
+    if platform == app_settings.PLATFORM_B2C:
+        b2c = _load_settings()
+        return (lambda req: handle(req, b2c)), b2c
+    if platform == app_settings.PLATFORM_EXTERNAL_ID:
+        callout = _load_callout_settings()
+        return (lambda req: handle_callout(req, callout)), callout
+    _log_errors(
+        (
+            f"{app_settings.SIGNUP_PLATFORM} {platform[:40]!r} is not one of {', '.join(app_settings.PLATFORMS)}",
+        ),
+        closed=True,
+    )
+    return _unknown_platform, None
+
+
+GATE, SETTINGS = _gate()
+
+
+@app.route(route=app_settings.GATE_ROUTE, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def validate_signup(req: func.HttpRequest) -> func.HttpResponse:
     # Every method is routed here so that a wrong one gets a clear 405, not the host's 404.
-    return handle(req, SETTINGS)
+    return GATE(req)
 
 
 # -- the web API the Power Automate connector calls (functions/web_api.py) ----------------------
@@ -168,13 +222,17 @@ def _web_api_handler() -> tuple[Any, Any]:
     return _web_api  # type: ignore[no-any-return]
 
 
+def _allowlist() -> Any:
+    return getattr(SETTINGS, "rules", None)
+
+
 @app.route(route=web_api_spec.ME["route"], methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def get_me(req: func.HttpRequest) -> func.HttpResponse:
     module, validator = _web_api_handler()
-    return module.handle(req, validator, SETTINGS.rules, "me")  # type: ignore[no-any-return]
+    return module.handle(req, validator, _allowlist(), "me")  # type: ignore[no-any-return]
 
 
 @app.route(route=web_api_spec.CHECK_EMAIL["route"], methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def check_email(req: func.HttpRequest) -> func.HttpResponse:
     module, validator = _web_api_handler()
-    return module.handle(req, validator, SETTINGS.rules, "check-email")  # type: ignore[no-any-return]
+    return module.handle(req, validator, _allowlist(), "check-email")  # type: ignore[no-any-return]

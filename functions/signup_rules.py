@@ -1,17 +1,21 @@
-"""Pure sign-up rules for the B2C API connector: settings, email extraction, domain matching, replies."""
+"""The sign-up verdict, for any platform and for the web API's check-email: the allowlist, email
+validation and normalisation, and the texts a refused user sees. No wire format and no app-setting
+names: the protocol adapters (b2c_connector, entra_callout) read requests and write replies, and
+gate_settings reads the app settings."""
 
 from __future__ import annotations
 
 import enum
+import importlib.util
 import json
+import os
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import idna
 from email_validator import EmailNotValidError, validate_email
-
-API_VERSION = "1.0.0"
 
 DEFAULT_DENIED_MESSAGE = "Sign-up is limited to approved organisations. Please use your work email address."
 DEFAULT_INVALID_EMAIL_MESSAGE = "Please enter a valid email address."
@@ -19,16 +23,8 @@ DEFAULT_UNAVAILABLE_MESSAGE = (
     "Sign-up is not available right now. Please try again later or contact your administrator."
 )
 
-# An unresolved Key Vault reference surfaces as its own literal text in the app setting; accepting
-# it as a password would let anyone who can read the app configuration authenticate.
-_KEY_VAULT_REFERENCE_PREFIX = "@microsoft.keyvault("
-
-
-class Step(enum.Enum):
-    """API connector steps this function serves (the `step` claim B2C sends)."""
-
-    POST_FEDERATION_SIGNUP = "PostFederationSignup"
-    POST_ATTRIBUTE_COLLECTION = "PostAttributeCollection"
+# Label separators that UTS-46 maps to "." but IDNA2008 does not have.
+_COMPATIBILITY_DOTS = ("\u3002", "\uff0e", "\uff61")
 
 
 class Outcome(enum.Enum):
@@ -36,28 +32,30 @@ class Outcome(enum.Enum):
 
     ADMITTED = "admitted"
     REFUSED_DOMAIN = "refused-domain"
-    NO_VALID_EMAIL = "no-valid-email"
-    BAD_REQUEST = "bad-request"
-    MISCONFIGURED = "misconfigured"
+    NO_VALID_EMAIL = "no-valid-email"  # malformed, or no address at all
+    BAD_REQUEST = "bad-request"  # a protocol adapter could not read the request
+    MISCONFIGURED = "misconfigured"  # the allowlist is unusable: the gate cannot decide
 
 
 class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the setting and the fix."""
+    """A setting is missing or malformed; the message names the entry and the fix."""
 
 
-class DuplicateClaimError(ValueError):
-    """The body names a claim the decision reads more than once."""
+class PublicSuffixWildcardError(ConfigError):
+    """A wildcard allowlist entry on a public suffix (`*.co.uk`): it would admit every organisation
+    registered under it."""
 
-
-# The claims a decision reads. JSON parsers disagree about a repeated key (Python keeps the last,
-# others the first), so a body that repeats one of these is never decided on.
-DECISION_CLAIMS = frozenset({"step", "email", "identities", "signInType", "issuerAssignedId"})
-# Label separators that UTS-46 maps to "." but IDNA2008 does not have.
-_COMPATIBILITY_DOTS = ("\u3002", "\uff0e", "\uff61")
+    def __init__(self, entry: str, suffix: str, source: str = "allowlist") -> None:
+        super().__init__(
+            f"{source} entry {entry!r} is a wildcard on the public suffix {suffix!r}: it would admit "
+            f"every domain registered under {suffix} (Public Suffix List). Name your organisation's "
+            f"own domain instead, e.g. '*.contoso.{suffix}'."
+        )
+        self.entry, self.suffix = entry, suffix
 
 
 # NamedTuples rather than dataclasses: defining a dataclass costs about a millisecond at import,
-# and import time is part of every cold start B2C waits through.
+# and import time is part of every cold start the tenant waits through.
 class DomainRule(NamedTuple):
     """One allowlist entry, held as the lowercase ASCII (IDNA) form of its domain."""
 
@@ -75,14 +73,6 @@ class DomainRule(NamedTuple):
         return ("*." if self.wildcard else "") + self.domain
 
 
-class Credentials(NamedTuple):
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password='***')"
-
-
 class Messages(NamedTuple):
     denied: str = DEFAULT_DENIED_MESSAGE
     invalid_email: str = DEFAULT_INVALID_EMAIL_MESSAGE
@@ -95,15 +85,16 @@ _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class MessageCatalog(NamedTuple):
-    """The texts a user sees, by language: B2C sends the page's language as `ui_locales`."""
+    """The texts a user sees, by language: the tenant sends the page's language (B2C `ui_locales`,
+    Entra `authenticationContext.client.locale`)."""
 
     default: Messages
     by_language: Mapping[str, Messages] = {}
 
-    def pick(self, ui_locales: object) -> Messages:
-        """The texts for the first language of `ui_locales` the catalog has (fr-CA falls back to fr)."""
-        if isinstance(ui_locales, str):
-            for tag in ui_locales.replace(",", " ").lower().split():
+    def pick(self, locales: object) -> Messages:
+        """The texts for the first language of `locales` the catalog has (fr-CA falls back to fr)."""
+        if isinstance(locales, str):
+            for tag in locales.replace(",", " ").lower().split():
                 for candidate in (tag, tag.split("-")[0]):
                     if candidate in self.by_language:
                         return self.by_language[candidate]
@@ -113,7 +104,7 @@ class MessageCatalog(NamedTuple):
 def parse_messages(raw: str | None, default: Messages = Messages()) -> MessageCatalog:  # noqa: B008 - immutable
     """SIGNUP_MESSAGES: a JSON object of language tag -> {denied, invalidEmail, unavailable}. A
     language names only the texts it changes; the first language is also the default when the
-    user's ui_locales matches none. Raises ConfigError naming the field at fault."""
+    user's language matches none. Raises ConfigError naming the field at fault."""
     if not raw:
         return MessageCatalog(default)
     try:
@@ -142,34 +133,10 @@ def parse_messages(raw: str | None, default: Messages = Messages()) -> MessageCa
     return MessageCatalog(first, languages)
 
 
-class Settings(NamedTuple):
-    """Everything the function reads from app settings, validated once per process.
-
-    `rules` or `credentials` is None when its settings are unusable; `errors` says why. The
-    function then refuses every request (fail closed) instead of guessing. Messages that cannot
-    be read fall back to the built-in texts: a text must not close the gate.
-    """
-
-    rules: tuple[DomainRule, ...] | None
-    credentials: Credentials | None
-    messages: MessageCatalog
-    errors: tuple[str, ...]
-
-
-class Decision(NamedTuple):
-    """The reply for B2C plus what the logs may say about it (never the address)."""
-
-    status: int
-    body: dict[str, Any]
-    outcome: Outcome
-    step: str | None
-    domain: str | None
-
-
 def _as_typed(domain: str) -> str | None:
     """The A-label form of a domain as the user typed it: ASCII lowercased, or a U-label under
     IDNA2008 without UTS-46's compatibility mapping. None when only that mapping would make it a
-    domain (fullwidth letters, `。`, long s, the Kelvin sign): B2C stores the address as typed."""
+    domain (fullwidth letters, `。`, long s, the Kelvin sign): the tenant stores the address as typed."""
     if domain.isascii():
         return domain.lower()
     lowered = domain.lower()
@@ -185,170 +152,181 @@ def _as_typed(domain: str) -> str | None:
         return None
 
 
-def email_domain(address: object) -> str | None:
-    """Return the lowercase ASCII domain of a valid address, or None.
+class Address(NamedTuple):
+    normalized: str  # as email-validator normalises it: NFC, the domain lowercased
+    ascii_domain: str
 
-    email-validator does the RFC and IDNA work: `bücher.example` and `xn--bcher-kva.example`
-    come back as the same ASCII domain. It also applies UTS-46 mapping, which turns lookalikes
-    such as fullwidth `contoso.com` into `contoso.com`; the domain as typed must say the same, or the
-    address is not valid here. Deliverability (DNS) is not checked: B2C has already verified the
-    mailbox, and a DNS lookup on the hot path would eat into B2C's 20 s budget.
+
+def validate_address(address: object) -> Address | None:
+    """The normalised form and lowercase ASCII domain of a valid address, or None.
+
+    Judged exactly as sent, never stripped: the tenant stores what it sent, so an address with
+    surrounding whitespace or a control character is not valid here (email-validator refuses them).
+    Unicode is composed (NFC) first, so a decomposed spelling of an allowed internationalised
+    domain (`u` + U+0308 for `ü`) is that domain; a character NFC replaces on its own (the Kelvin
+    sign, which becomes `K`) is a lookalike, not a spelling, and the address is not valid. email-validator does the RFC and IDNA work (`bücher.example` and
+    `xn--bcher-kva.example` are one domain); it also applies UTS-46 mapping, which turns lookalikes
+    such as fullwidth `contoso.com` into `contoso.com`, so the domain as typed must say the same.
+    Deliverability (DNS) is not checked: the tenant has verified the mailbox, and a DNS lookup would
+    eat into its wait.
     """
-    if not isinstance(address, str) or not address.strip():
+    if not isinstance(address, str) or not address:
         return None
+    typed_domain = address.rpartition("@")[2]
+    if not typed_domain.isascii() and not all(unicodedata.is_normalized("NFC", c) for c in typed_domain):
+        return None
+    composed = unicodedata.normalize("NFC", address)
     try:
-        result = validate_email(address.strip(), check_deliverability=False)
+        result = validate_email(composed, check_deliverability=False)
     except EmailNotValidError:
         return None
     domain = result.ascii_domain.lower()
-    return domain if _as_typed(address.strip().rpartition("@")[2]) == domain else None
+    if _as_typed(composed.rpartition("@")[2]) != domain:
+        return None
+    return Address(result.normalized, domain)
 
 
-def _refuse_duplicate_claims(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    claims = dict(pairs)
-    if len(claims) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen and key in DECISION_CLAIMS:
-                raise DuplicateClaimError(f"duplicate claim {key}")
-            seen.add(key)
-    return claims
+def email_domain(address: object) -> str | None:
+    """The lowercase ASCII domain of a valid address (validate_address), or None."""
+    valid = validate_address(address)
+    return valid.ascii_domain if valid else None
 
 
-def parse_claims(body: bytes) -> object:
-    """The request body as JSON, refusing one that repeats a claim the decision reads.
-    Raises ValueError (DuplicateClaimError for a repeated claim) for a body that is not JSON."""
-    return json.loads(body, object_pairs_hook=_refuse_duplicate_claims)
+_public_suffix_list: bytes | None = None
 
 
-def parse_domain_rule(entry: str) -> DomainRule:
-    """Parse one allowlist entry (`contoso.com` or `*.contoso.com`), or raise ConfigError."""
+def _listed_rules() -> bytes:
+    """The publicsuffixlist package's copy of the list, found without importing the package."""
+    global _public_suffix_list
+    if _public_suffix_list is None:
+        spec = importlib.util.find_spec("publicsuffixlist")
+        if spec is None or spec.origin is None:
+            raise ConfigError("the publicsuffixlist package is not installed")
+        with open(os.path.join(os.path.dirname(spec.origin), "public_suffix_list.dat"), "rb") as listed:
+            _public_suffix_list = listed.read()
+    return _public_suffix_list
+
+
+def public_suffix(domain: str) -> str | None:
+    """`domain` itself when the Public Suffix List (the publicsuffixlist package's copy) makes it
+    a public suffix, else None. Read only for a wildcard entry, on its first use.
+
+    Parsing all ~10,000 rules costs ~40 ms, on every cold start the tenant waits through. For a
+    domain the library consults exactly the rules s, *.s and !s of each label-suffix s, so it is
+    handed those lines of its own list (found as the list spells them, ASCII or Unicode, and given
+    in A-labels, which spares it Python's IDNA 2003 codec) and decides as it would with all of them.
+    With no wildcard or exception among them, its answer is plain (the domain is itself a rule, or
+    a single label: the list's implicit `*`) and the package, ~2 ms to compile, is not imported.
+    A test holds this to the package's answer with the whole list, for every rule of the list.
+    """
+    listed = _listed_rules()
+    labels = domain.split(".")
+    lines = []
+    # From the top-level domain down: a suffix no line ends with has no rule, nor has any longer one.
+    for start in reversed(range(len(labels))):
+        suffix = ".".join(labels[start:])
+        spellings = [suffix]
+        try:  # noqa: SIM105 - contextlib.suppress would load contextlib: ~0.4 ms of every cold start
+            spellings.append(idna.decode(suffix))
+        except (idna.IDNAError, UnicodeError):
+            pass
+        spellings = [spelling for spelling in dict.fromkeys(spellings) if f"{spelling}\n".encode() in listed]
+        if not spellings:
+            break
+        for prefix in ("", "*.", "!"):
+            if any(f"\n{prefix}{spelling}\n".encode() in listed for spelling in spellings):
+                lines.append(prefix + suffix)
+    if not any(line[0] in "*!" for line in lines):
+        return domain if domain in lines or len(labels) == 1 else None
+    import publicsuffixlist
+
+    return (
+        domain
+        if publicsuffixlist.PublicSuffixList(lines, accept_encoded_idn=False).is_public(domain)
+        else None
+    )
+
+
+def parse_domain_rule(entry: str, source: str = "allowlist") -> DomainRule:
+    """One allowlist entry (`contoso.com` or `*.contoso.com`), or ConfigError: the entry is not a
+    domain, or (PublicSuffixWildcardError) it is a wildcard on a public suffix. Errors name the
+    list as `source` (the caller's name for it: an app setting, a stack config key)."""
     text = entry.strip()
     wildcard = text.startswith("*.")
     bare = text[2:] if wildcard else text
-    domain = email_domain("postmaster@" + bare) if bare and "@" not in bare else None
+    # A wildcard's base is the parent of the domains it admits (`*.com` admits `a.com`): valid as one.
+    probe = "a." + bare if wildcard else bare
+    domain = email_domain("postmaster@" + probe) if bare and "@" not in bare else None
+    if domain is not None and wildcard:
+        domain = domain[2:]
     if domain is None:
         raise ConfigError(
-            f"ALLOWED_EMAIL_DOMAINS entry {entry!r} is not a domain. Use a plain domain "
+            f"{source} entry {entry!r} is not a domain. Use a plain domain "
             "such as 'contoso.com' or a subdomain wildcard such as '*.contoso.com'."
         )
+    if wildcard and public_suffix(domain):
+        raise PublicSuffixWildcardError(text, domain, source)
     return DomainRule(domain=domain, wildcard=wildcard)
 
 
-def parse_allowlist(raw: str | None) -> tuple[DomainRule, ...]:
-    """Parse the comma-separated allowlist; every entry must be valid, none is dropped."""
+class Allowlist(NamedTuple):
+    rules: tuple[DomainRule, ...]
+    ignored: tuple[PublicSuffixWildcardError, ...]  # wildcards on public suffixes, left out
+
+
+def read_allowlist(raw: str | None, source: str = "allowlist") -> Allowlist:
+    """The comma-separated allowlist as the function applies it: a wildcard on a public suffix is
+    left out (and reported), any other bad entry fails the whole list (ConfigError), and so does a
+    list with nothing left to admit."""
     entries = [part for part in (raw or "").split(",") if part.strip()]
     if not entries:
         raise ConfigError(
-            "ALLOWED_EMAIL_DOMAINS is empty. Set it to a comma-separated list such as "
-            "'contoso.com,*.fabrikam.com'."
+            f"{source} is empty. Set it to a comma-separated list such as 'contoso.com,*.fabrikam.com'."
         )
-    return tuple(parse_domain_rule(entry) for entry in entries)
+    rules: list[DomainRule] = []
+    ignored: list[PublicSuffixWildcardError] = []
+    for entry in entries:
+        try:
+            rules.append(parse_domain_rule(entry, source))
+        except PublicSuffixWildcardError as exc:
+            ignored.append(exc)
+    if not rules:
+        raise ConfigError(f"{source} has no usable entry: {'; '.join(map(str, ignored))}")
+    return Allowlist(tuple(rules), tuple(ignored))
 
 
-def parse_credentials(username: str | None, password: str | None) -> Credentials:
-    if not username or not password:
-        missing = [
-            name
-            for name, value in (("BASIC_AUTH_USERNAME", username), ("BASIC_AUTH_PASSWORD", password))
-            if not value
-        ]
-        raise ConfigError(
-            f"{' and '.join(missing)} not set: every request is refused until the basic-auth "
-            "pair the API connector uses is configured."
-        )
-    if password.strip().lower().startswith(_KEY_VAULT_REFERENCE_PREFIX):
-        raise ConfigError(
-            "BASIC_AUTH_PASSWORD is an unresolved Key Vault reference: grant the app's identity "
-            "'Key Vault Secrets User' on the vault and set keyVaultReferenceIdentity."
-        )
-    return Credentials(username=username, password=password)
-
-
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read and validate the app settings; collect every problem instead of stopping at one."""
-    errors: list[str] = []
-    rules: tuple[DomainRule, ...] | None
-    credentials: Credentials | None
-    try:
-        rules = parse_allowlist(environ.get("ALLOWED_EMAIL_DOMAINS"))
-    except ConfigError as exc:
-        rules, errors = None, [*errors, str(exc)]
-    try:
-        credentials = parse_credentials(
-            environ.get("BASIC_AUTH_USERNAME"), environ.get("BASIC_AUTH_PASSWORD")
-        )
-    except ConfigError as exc:
-        credentials, errors = None, [*errors, str(exc)]
-    default = Messages(
-        denied=environ.get("SIGNUP_DENIED_MESSAGE") or DEFAULT_DENIED_MESSAGE,
-        invalid_email=environ.get("SIGNUP_INVALID_EMAIL_MESSAGE") or DEFAULT_INVALID_EMAIL_MESSAGE,
-        unavailable=environ.get("SIGNUP_UNAVAILABLE_MESSAGE") or DEFAULT_UNAVAILABLE_MESSAGE,
-    )
-    try:
-        messages = parse_messages(environ.get("SIGNUP_MESSAGES"), default)
-    except ConfigError as exc:
-        messages, errors = MessageCatalog(default), [*errors, f"SIGNUP_MESSAGES ignored: {exc}"]
-    return Settings(rules=rules, credentials=credentials, messages=messages, errors=tuple(errors))
-
-
-def find_email(claims: Mapping[str, Any]) -> object:
-    """The `email` claim, or else the first local-account identity's sign-in name.
-
-    B2C omits claims that have no value, so an absent or null `email` falls through to
-    `identities[]`; a present but malformed one does not (it is judged as it is).
-    """
-    email = claims.get("email")
-    if email is not None:
-        return email
-    identities = claims.get("identities")
-    if isinstance(identities, list):
-        for identity in identities:
-            if isinstance(identity, dict) and identity.get("signInType") == "emailAddress":
-                return identity.get("issuerAssignedId")
-    return None
-
-
-def continue_reply() -> dict[str, Any]:
-    return {"version": API_VERSION, "action": "Continue"}
-
-
-def block_page(message: str) -> dict[str, Any]:
-    return {"version": API_VERSION, "action": "ShowBlockPage", "userMessage": message}
-
-
-def validation_error(message: str) -> dict[str, Any]:
-    return {"version": API_VERSION, "status": 400, "action": "ValidationError", "userMessage": message}
-
-
-def _refusal(step: Step, message: str, outcome: Outcome, domain: str | None) -> Decision:
-    # ValidationError is only allowed before the user is created; after federation B2C accepts
-    # Continue or ShowBlockPage alone.
-    if step is Step.POST_ATTRIBUTE_COLLECTION:
-        return Decision(400, validation_error(message), outcome, step.value, domain)
-    return Decision(200, block_page(message), outcome, step.value, domain)
+def parse_allowlist(raw: str | None, source: str = "allowlist") -> tuple[DomainRule, ...]:
+    """Every entry of the comma-separated allowlist, all valid (ConfigError otherwise)."""
+    allowlist = read_allowlist(raw, source)
+    if allowlist.ignored:
+        raise allowlist.ignored[0]
+    return allowlist.rules
 
 
 def admits(domain: str, rules: Sequence[DomainRule]) -> bool:
-    """Whether the allowlist admits an email_domain() result: the sign-up gate and the web API's
-    check-email both ask here."""
+    """Whether the allowlist admits an email_domain() result."""
     return any(rule.matches(domain) for rule in rules)
 
 
-def decide(claims: object, rules: Sequence[DomainRule] | None, messages: Messages) -> Decision:
-    """Decide a sign-up from the parsed request body. Never raises for any JSON value."""
-    if not isinstance(claims, dict):
-        return Decision(200, block_page(messages.unavailable), Outcome.BAD_REQUEST, None, None)
-    raw_step = claims.get("step")
-    step = next((s for s in Step if s.value == raw_step), None)
-    if step is None:
-        shown = raw_step if isinstance(raw_step, str) else None
-        return Decision(200, block_page(messages.unavailable), Outcome.BAD_REQUEST, shown, None)
+class Verdict(NamedTuple):
+    """What the rule says about one address, in no platform's words: the outcome, the domain and
+    normalised address when valid (the logs carry the domain, never the address), and the
+    Messages field to show when refused."""
+
+    outcome: Outcome
+    domain: str | None
+    address: str | None
+    message: str | None  # "denied", "invalid_email" or "unavailable"; None when admitted
+
+
+def judge(address: object, rules: Sequence[DomainRule] | None) -> Verdict:
+    """The verdict on an address as the tenant sent it (any JSON value). `rules` None: the
+    allowlist is unusable, and the gate cannot decide. Never raises."""
     if rules is None:
-        return Decision(200, block_page(messages.unavailable), Outcome.MISCONFIGURED, step.value, None)
-    domain = email_domain(find_email(claims))
-    if domain is None:
-        return _refusal(step, messages.invalid_email, Outcome.NO_VALID_EMAIL, None)
-    if admits(domain, rules):
-        return Decision(200, continue_reply(), Outcome.ADMITTED, step.value, domain)
-    return _refusal(step, messages.denied, Outcome.REFUSED_DOMAIN, domain)
+        return Verdict(Outcome.MISCONFIGURED, None, None, "unavailable")
+    valid = validate_address(address)
+    if valid is None:
+        return Verdict(Outcome.NO_VALID_EMAIL, None, None, "invalid_email")
+    if admits(valid.ascii_domain, rules):
+        return Verdict(Outcome.ADMITTED, valid.ascii_domain, valid.normalized, None)
+    return Verdict(Outcome.REFUSED_DOMAIN, valid.ascii_domain, valid.normalized, "denied")

@@ -1,10 +1,10 @@
 """The web API the Power Automate connector calls, accepting only access tokens our B2C tenant
 issued for it. Imported on the first web API request, never by the sign-up gate's start-up.
 
-Tokens are checked with PyJWT and its JWK client (RS256 only, keys from the user flow's JWKS,
-issuer, audience, expiry with a small leeway), then the scope (`scp`) and the user flow (`tfp` or
-`acr`). Replies follow RFC 6750: 401 `invalid_token` without details (the reason goes to the log),
-403 `insufficient_scope`, 503 with Retry-After when the keys cannot be fetched.
+Tokens pass the shared check (token_check: RS256 keys from the user flow's JWKS, issuer,
+audience, expiry), then the scope (`scp`) and the user flow (`tfp` or `acr`). Replies follow
+RFC 6750: 401 `invalid_token` without details (the reason goes to the log), 403
+`insufficient_scope`, 503 with Retry-After when the keys cannot be had.
 """
 
 from __future__ import annotations
@@ -13,18 +13,21 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
+import app_settings
 import azure.functions as func
-import jwt
+import origins
+import request_body
 import signup_rules
-import web_api_spec
+import token_check
+from token_check import RefusedError
 
 logger = logging.getLogger("b2c_signup.web_api")
-REALM = "b2c-signup"
-LEEWAY_SECONDS = 60
-KEYS_RETRY_AFTER_SECONDS = 30
-SETTING_NAMES = tuple(web_api_spec.TOKEN_SETTINGS.values())
+# Power Automate waits far longer than this for an action; a request never waits longer for keys.
+KEY_WAIT_SECONDS = 5.0
+NOT_CONFIGURED_RETRY_AFTER_SECONDS = 30
+SETTING_NAMES = tuple(app_settings.B2C_TOKEN_SETTINGS.values())
+EMAIL_CLAIMS = frozenset({"email"})
 
 
 class TokenSettings(NamedTuple):
@@ -35,81 +38,45 @@ class TokenSettings(NamedTuple):
     jwks_url: str
 
 
-class RefusedError(Exception):
-    """Why a request is not served: the reply's status and challenge, and a reason for the log."""
-
-    def __init__(self, status: int, challenge: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.challenge = status, challenge
-
-
 def load_token_settings(environ: Mapping[str, str]) -> tuple[TokenSettings | None, list[str]]:
     """The five settings, or the problems that leave the API refusing every request."""
     values = {name: (environ.get(name) or "").strip() for name in SETTING_NAMES}
     problems = [f"{name} is not set" for name, value in values.items() if not value]
-    url = urlsplit(values["B2C_JWKS_URL"])
-    loopback = url.hostname in ("localhost", "127.0.0.1", "::1")
-    if values["B2C_JWKS_URL"] and not (url.scheme == "https" or (url.scheme == "http" and loopback)):
-        problems.append("B2C_JWKS_URL must be https (http only on loopback, for local runs)")
+    jwks_setting = app_settings.B2C_TOKEN_SETTINGS["jwks_url"]
+    if values[jwks_setting] and (problem := origins.url_problem(values[jwks_setting])):
+        problems.append(f"{jwks_setting} {problem}")
     if problems:
         return None, problems
-    return TokenSettings(**{field: values[name] for field, name in web_api_spec.TOKEN_SETTINGS.items()}), []
+    return TokenSettings(
+        **{field: values[name] for field, name in app_settings.B2C_TOKEN_SETTINGS.items()}
+    ), []
 
 
 class TokenValidator:
-    def __init__(self, settings: TokenSettings) -> None:
+    """The shared token check for B2C access tokens, plus the user flow and the scope."""
+
+    def __init__(self, settings: TokenSettings, keys: token_check.SigningKeys | None = None) -> None:
         self.settings = settings
-        # Keys are cached; a token with an unknown kid refreshes them at most once per cooldown.
-        self.keys = jwt.PyJWKClient(
-            settings.jwks_url, cache_keys=True, lifespan=3600, timeout=5, cooldown_duration=60
+        self.check = token_check.TokenCheck(
+            keys or token_check.SigningKeys(settings.jwks_url),
+            issuers=(settings.issuer,),
+            audience=settings.audience,
+            key_wait=KEY_WAIT_SECONDS,
         )
 
     def claims(self, authorization: str | None) -> dict[str, Any]:
-        scheme, _, token = (authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise RefusedError(401, f'Bearer realm="{REALM}"', "no bearer token")
-        token = token.strip()
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise RefusedError(401, _invalid(), f"malformed token ({type(exc).__name__})") from None
-        if header.get("alg") != "RS256":
-            raise RefusedError(401, _invalid(), f"algorithm {str(header.get('alg'))[:20]!r} is not RS256")
-        try:
-            key = self.keys.get_signing_key(str(header.get("kid")))
-        except jwt.PyJWKClientConnectionError as exc:
-            raise RefusedError(
-                503, None, f"the signing keys could not be fetched ({type(exc).__name__})"
-            ) from None
-        except jwt.PyJWKClientError:
-            raise RefusedError(401, _invalid(), "unknown signing key") from None
+        claims = self.check.claims(authorization)
         settings = self.settings
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key.key,
-                algorithms=["RS256"],
-                audience=settings.audience,
-                issuer=settings.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "nbf", "iss", "aud"]},
-            )
-        except jwt.InvalidTokenError as exc:
-            raise RefusedError(401, _invalid(), f"token refused ({type(exc).__name__})") from None
         flow = claims.get("tfp") or claims.get("acr")
         if not isinstance(flow, str) or flow.lower() != settings.policy.lower():
-            raise RefusedError(401, _invalid(), "issued by another user flow")
+            raise RefusedError(401, token_check.invalid_token(), "issued by another user flow")
         if settings.scope not in str(claims.get("scp", "")).split():
             raise RefusedError(
                 403,
-                f'Bearer realm="{REALM}", error="insufficient_scope", scope="{settings.scope}"',
+                f'Bearer realm="{app_settings.REALM}", error="insufficient_scope", scope="{settings.scope}"',
                 "scope missing",
             )
         return claims
-
-
-def _invalid() -> str:
-    return f'Bearer realm="{REALM}", error="invalid_token"'
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -128,24 +95,32 @@ def me(claims: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_email(
-    body: object, rules: tuple[signup_rules.DomainRule, ...] | None
-) -> tuple[int, dict[str, Any]]:
-    """The sign-up gate's own rule, applied to one address."""
-    email = body.get("email") if isinstance(body, dict) else None
+def check_email(body: bytes, rules: tuple[signup_rules.DomainRule, ...] | None) -> tuple[int, dict[str, Any]]:
+    """The sign-up gate's own rule applied to one address, read by the gate's own input rules.
+    The answer names the address as the rule normalised it, never an echo of what was sent."""
+    if len(body) > request_body.MAX_BODY_BYTES:
+        return 413, {"error": f"the body exceeds {request_body.MAX_BODY_BYTES} bytes"}
+    try:
+        parsed = request_body.parse(body, EMAIL_CLAIMS)
+    except request_body.DuplicateKeyError:
+        return 400, {"error": 'the body names "email" more than once'}
+    except request_body.BodyError:
+        return 400, {"error": 'the body is not JSON: send {"email": "<address>"}'}
+    email = parsed.get("email") if isinstance(parsed, dict) else None
     if not isinstance(email, str):
         return 400, {"error": 'send {"email": "<address>"}'}
     if rules is None:
         return 503, {"error": "the allowlist is not configured"}
-    domain = signup_rules.email_domain(email)
-    if domain is None:
-        return 200, {"email": email, "domain": None, "allowed": False, "reason": "invalid-address"}
-    allowed = signup_rules.admits(domain, rules)
+    verdict = signup_rules.judge(email, rules)
+    reason = {
+        signup_rules.Outcome.ADMITTED: "allowed-domain",
+        signup_rules.Outcome.REFUSED_DOMAIN: "domain-not-allowed",
+    }.get(verdict.outcome, "invalid-address")
     return 200, {
-        "email": email,
-        "domain": domain,
-        "allowed": allowed,
-        "reason": "allowed-domain" if allowed else "domain-not-allowed",
+        "email": verdict.address,
+        "domain": verdict.domain,
+        "allowed": verdict.outcome is signup_rules.Outcome.ADMITTED,
+        "reason": reason,
     }
 
 
@@ -158,24 +133,20 @@ def handle(
     """One web API request: the token first (never from the query string), then the operation."""
     try:
         if validator is None:
-            raise RefusedError(503, None, "the token settings are not configured (B2C_TOKEN_*, B2C_JWKS_URL)")
+            raise RefusedError(
+                503,
+                None,
+                f"the token settings are not configured ({', '.join(SETTING_NAMES)})",
+                NOT_CONFIGURED_RETRY_AFTER_SECONDS,
+            )
         claims = validator.claims(req.headers.get("Authorization"))
         if operation == "me":
             return _json(200, me(claims))
-        try:
-            body = json.loads(req.get_body() or b"null")
-        except ValueError:
-            body = None
-        status, reply = check_email(body, rules)
+        status, reply = check_email(req.get_body(), rules)
         return _json(status, reply)
     except RefusedError as refusal:
         logger.warning("web api request refused: %s (%d)", refusal, refusal.status)
-        headers = {"WWW-Authenticate": refusal.challenge} if refusal.challenge else {}
-        if refusal.status == 503:
-            headers["Retry-After"] = str(KEYS_RETRY_AFTER_SECONDS)
-        return _json(
-            refusal.status, {"error": "unavailable" if refusal.status == 503 else "unauthorized"}, headers
-        )
+        return _json(*refusal.reply())
     except Exception as exc:  # noqa: BLE001 - never a trace to the caller
         logger.error("web api request failed: %s", type(exc).__name__)
         return _json(500, {"error": "internal"})

@@ -7,15 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 BASE_PATH = "/api"
-# The token check's app settings, by TokenSettings field: the program sets them, web_api.py reads
-# them, and the policy pack knows them for public values although "TOKEN" is in their names.
-TOKEN_SETTINGS = {
-    "issuer": "B2C_TOKEN_ISSUER",
-    "audience": "B2C_TOKEN_AUDIENCE",
-    "scope": "B2C_TOKEN_SCOPE",
-    "policy": "B2C_TOKEN_POLICY",
-    "jwks_url": "B2C_JWKS_URL",
-}
+# The token check's app settings by TokenSettings field, now named in app_settings.py with every
+# other setting (B2C_TOKEN_SETTINGS). Kept readable here while the program and the policy pack
+# still read them here: resolved beside this module on first use (app_settings in the Functions
+# host, functions.app_settings in the program), so importing this module still imports nothing.
+TOKEN_SETTINGS: dict[str, str]
+
+
+def __getattr__(name: str) -> object:
+    if name == "TOKEN_SETTINGS":
+        import importlib
+
+        package = __name__.rpartition(".")[0]
+        module = importlib.import_module(f"{package}.app_settings" if package else "app_settings")
+        return module.B2C_TOKEN_SETTINGS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ME = {
     "route": "me",
@@ -54,7 +61,10 @@ DEFINITIONS: dict[str, Any] = {
     "EmailCheck": {
         "type": "object",
         "properties": {
-            "email": {"type": "string", "description": "The address as given"},
+            "email": {
+                "type": "string",
+                "description": "The address as the sign-up rule normalised it; null when it is not valid",
+            },
             "domain": {"type": "string", "description": "Its domain, in ASCII form, when it is valid"},
             "allowed": {"type": "boolean", "description": "Whether it may sign up"},
             "reason": {

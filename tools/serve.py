@@ -9,6 +9,13 @@ variable already set in the environment wins, so a test or a shell can override 
 
 Like the real host, it refuses a body over a cap before reading it (413) and drops a connection
 that sends nothing for a while, so a local load test cannot exhaust memory or threads.
+
+`--platform externalId` (or SIGNUP_PLATFORM=externalId in the settings) serves the gate as Entra
+External ID calls it, with a local stand-in for the tenant: it publishes the JWKS of a local
+signing key at http://127.0.0.1:<port>/.local-entra/<tenant>/discovery/v2.0/keys and, unless set
+already, points ENTRA_TENANT_ID, ENTRA_CALLOUT_AUDIENCE and ENTRA_JWKS_URL at it, so that
+`python -m tools.simulate_signup --platform externalId` (which signs with the private half, made
+on first use in .build/local-entra/) is let in. See tools/simulate_signup.py.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tools import FUNCTIONS_DIR
+from tools import simulate_signup as local_entra
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
 # Our functions take JSON far below this; the Functions host's own limit (100 MB) only lets a
@@ -79,14 +87,24 @@ def http_routes(app: func.FunctionApp, prefix: str) -> list[tuple[str, list[str]
 
 
 class FunctionsWsgiApp:
-    """A WSGI app that turns requests into `func.HttpRequest`s and calls the user functions."""
+    """A WSGI app that turns requests into `func.HttpRequest`s and calls the user functions, and
+    serves fixed JSON documents (the local tenant's keys) beside them."""
 
     def __init__(
-        self, routes: Iterable[tuple[str, list[str], Handler]], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+        self,
+        routes: Iterable[tuple[str, list[str], Handler]] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        documents: dict[str, Any] | None = None,
     ) -> None:
         self.max_body_bytes = max_body_bytes
+        self.mount(routes, documents)
+
+    def mount(
+        self, routes: Iterable[tuple[str, list[str], Handler]], documents: dict[str, Any] | None = None
+    ) -> None:
         self._handlers: dict[str, Handler] = {}
-        rules = []
+        self._documents = dict(documents or {})
+        rules = [Rule(path, endpoint=f"doc:{path}", methods=["GET"]) for path in self._documents]
         for index, (path, methods, handler) in enumerate(routes):
             endpoint = f"f{index}"
             self._handlers[endpoint] = handler
@@ -106,6 +124,9 @@ class FunctionsWsgiApp:
             body = request.get_data()
         except HTTPException as exc:
             return exc(environ, start_response)
+        if endpoint.startswith("doc:"):
+            document = Response(json.dumps(self._documents[endpoint[4:]]), mimetype="application/json")
+            return document(environ, start_response)
         fn_request = func.HttpRequest(
             method=request.method,
             url=request.url,
@@ -121,6 +142,21 @@ class FunctionsWsgiApp:
             headers.setdefault("Content-Type", f"{reply.mimetype}{charset}")
         response = Response(reply.get_body(), status=reply.status_code, headers=headers)
         return response(environ, start_response)
+
+
+def local_tenant(origin: str, key_path: Path) -> tuple[str, dict[str, Any]]:
+    """Point the External ID settings at a local stand-in for the tenant (unless they are set):
+    the path its JWKS is served at, and the JWKS."""
+    path = f"/.local-entra/{local_entra.LOCAL_TENANT_ID}/discovery/v2.0/keys"
+    defaults = {
+        "ENTRA_TENANT_ID": local_entra.LOCAL_TENANT_ID,
+        "ENTRA_CALLOUT_AUDIENCE": local_entra.LOCAL_AUDIENCE,
+        "ENTRA_JWKS_URL": origin + path,
+    }
+    for name, value in defaults.items():
+        if not os.environ.get(name):
+            os.environ[name] = value
+    return path, local_entra.local_jwks(local_entra.local_signing_key(key_path))
 
 
 def load_app(functions_dir: Path) -> func.FunctionApp:
@@ -144,26 +180,45 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_READ_TIMEOUT_SECONDS,
         help="seconds a client may stay silent",
     )
+    parser.add_argument(
+        "--platform",
+        choices=local_entra.PLATFORMS,
+        help="the gate's protocol (default: SIGNUP_PLATFORM, else b2c)",
+    )
+    parser.add_argument(
+        "--local-key",
+        type=Path,
+        default=local_entra.DEFAULT_LOCAL_KEY,
+        help="externalId: the local tenant's signing key (made if missing)",
+    )
     args = parser.parse_args(argv)
     # As the Functions host logs at Information for functions (host.json): admitted sign-ups show too.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     functions_dir = args.functions_dir.resolve()
-    app = load_app(functions_dir)
-    routes = http_routes(app, route_prefix(functions_dir))
 
     class TimedHandler(WSGIRequestHandler):
         timeout = args.read_timeout  # socketserver applies it to every read of the connection
 
-    server = make_server(
-        args.host,
-        args.port,
-        FunctionsWsgiApp(routes, args.max_body_bytes),
-        threaded=True,
-        request_handler=TimedHandler,
-    )
+    # Bound first: the local tenant's key URL names the port, and the app reads it at import.
+    wsgi = FunctionsWsgiApp(max_body_bytes=args.max_body_bytes)
+    server = make_server(args.host, args.port, wsgi, threaded=True, request_handler=TimedHandler)
+    origin = f"http://{args.host}:{server.server_port}"
+    for key, value in local_settings(functions_dir).items():
+        os.environ.setdefault(key, value)
+    if args.platform:
+        os.environ["SIGNUP_PLATFORM"] = args.platform
+    documents = {}
+    if os.environ.get("SIGNUP_PLATFORM") == "externalId":
+        path, jwks = local_tenant(origin, args.local_key)
+        documents[path] = jwks
+    app = load_app(functions_dir)
+    routes = http_routes(app, route_prefix(functions_dir))
+    wsgi.mount(routes, documents)
     for path, methods, _ in routes:
-        print(f"{','.join(methods)} http://{args.host}:{server.server_port}{path}", flush=True)
+        print(f"{','.join(methods)} {origin}{path}", flush=True)
+    for path in documents:
+        print(f"GET {origin}{path}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

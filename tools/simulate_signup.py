@@ -1,26 +1,47 @@
-"""Send what B2C sends to an API connector and print what the user would see.
+"""Send what the tenant sends to the sign-up gate and print what the user would see.
 
-Usage: python -m tools.simulate_signup --url URL --email ADDRESS [--step postAttributeCollection]
-       [--username U --password P]
+Usage: python -m tools.simulate_signup --url URL --email ADDRESS [--platform b2c|externalId]
+       [--step postAttributeCollection] [--locale en-US] [--username U --password P]
+       [--local-key PATH | --token TOKEN]
 
-Exit status: 0 the sign-up continues, 1 it is refused (block page or inline validation
-message), 2 on a transport error or a reply outside the B2C API connector contract.
-The credentials default to BASIC_AUTH_USERNAME / BASIC_AUTH_PASSWORD from the environment, so a
-password need not appear on a command line.
+B2C (the default) posts the API connector's claims with HTTP Basic. The credentials default to
+BASIC_AUTH_USERNAME / BASIC_AUTH_PASSWORD from the environment, so a password need not appear on
+a command line.
+
+External ID (`--platform externalId`) posts Entra's OnAttributeCollectionSubmit event with a
+bearer token. Only Entra can mint the token a deployed function accepts, so locally the token is
+signed with a local key instead: `python -m tools.serve --platform externalId` publishes that
+key's JWKS and points the function at it (tenant LOCAL_TENANT_ID, audience LOCAL_AUDIENCE), and
+this command signs with its private half. The key is made on first use by either command, in
+.build/local-entra/ (never committed), so a new user needs two commands and no Azure:
+
+    .venv/bin/python -m tools.serve --platform externalId --port 7071
+    .venv/bin/python -m tools.simulate_signup --platform externalId \
+        --url http://127.0.0.1:7071/api/validate-signup --email jane@contoso.com --locale fr
+
+`--token` sends a token of your own instead.
+
+Exit status: 0 the sign-up continues, 1 it is refused (block page or validation message), 2 on a
+transport error or a reply outside the platform's contract.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from tools import PROJECT_DIR
 
 STEPS = ("PostAttributeCollection", "PostFederationSignup")
 # The step as stack config (and Graph) spell it, or as B2C sends it in the claim, in any case.
@@ -38,6 +59,19 @@ def step_claim(text: str) -> str:
 
 
 B2C_TIMEOUT_SECONDS = 20.0
+# Entra waits at most 2 s for a custom extension; a slower gate fails there whatever it answers.
+ENTRA_TIMEOUT_SECONDS = 2.0
+PLATFORMS = ("b2c", "externalId")
+
+# The local stand-in for an External ID tenant: tools.serve trusts this key for this tenant and
+# audience, and this command signs with it. Only the claims Entra puts in the callout's token.
+LOCAL_TENANT_ID = "00000000-0000-4000-8000-00000000e1d0"
+LOCAL_AUDIENCE = "00000000-0000-4000-8000-0000000a0d1e"  # the extension's resource app, locally
+ENTRA_EXTENSIONS_APP_ID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
+DEFAULT_LOCAL_KEY = PROJECT_DIR / ".build" / "local-entra" / "signing-key.pem"
+CALLOUT_DATA_TYPE = "microsoft.graph.onAttributeCollectionSubmitCalloutData"
+RESPONSE_DATA_TYPE = "microsoft.graph.onAttributeCollectionSubmitResponseData"
+ACTION_TYPE = "microsoft.graph.attributeCollectionSubmit."
 
 
 @dataclass(frozen=True)
@@ -112,25 +146,193 @@ def interpret(
     return Verdict(2, f"HTTP {status} with action {action!r}: not a valid reply at step {step}.")
 
 
-def simulate(url: str, claims: dict[str, Any], username: str | None, password: str | None) -> Verdict:
-    headers = {"Content-Type": "application/json"}
-    if username is not None and password is not None:
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        headers["Authorization"] = f"Basic {token}"
+def _post(
+    url: str, body: dict[str, Any], headers: dict[str, str], timeout: float
+) -> tuple[int, str, bytes] | Verdict:
     request = urllib.request.Request(  # noqa: S310 - main() admits http(s) URLs only
-        url, data=json.dumps(claims).encode(), headers=headers, method="POST"
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
     )
     try:
         try:
-            reply = urllib.request.urlopen(request, timeout=B2C_TIMEOUT_SECONDS)  # noqa: S310
-        except urllib.error.HTTPError as refused:  # a 4xx/5xx is an answer B2C reads too
+            reply = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        except urllib.error.HTTPError as refused:  # a 4xx/5xx is an answer the tenant reads too
             reply = refused
         with reply:
-            status, content_type, body = reply.status, reply.headers.get("Content-Type", ""), reply.read()
+            return reply.status, reply.headers.get("Content-Type", ""), reply.read()
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         return Verdict(2, f"transport error calling {url}: {reason}")
-    return interpret(status, content_type, body, claims["step"], "Authorization" in headers)
+
+
+def simulate(url: str, claims: dict[str, Any], username: str | None, password: str | None) -> Verdict:
+    headers = {}
+    if username is not None and password is not None:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    answer = _post(url, claims, headers, B2C_TIMEOUT_SECONDS)
+    if isinstance(answer, Verdict):
+        return answer
+    return interpret(*answer, claims["step"], "Authorization" in headers)
+
+
+# -- External ID ----------------------------------------------------------------------------------
+
+
+def local_signing_key(path: Path = DEFAULT_LOCAL_KEY) -> Any:
+    """The local tenant's RSA key, made (readable by its owner only) on first use."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        # Created exclusively: two commands starting at once keep whichever key was written first.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(pem)
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _public_jwk(key: Any) -> dict[str, Any]:
+    import jwt
+
+    return dict(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())))
+
+
+def local_kid(key: Any) -> str:
+    """The key's JWK thumbprint (RFC 7638): a new key is a new kid."""
+    members = {name: value for name, value in _public_jwk(key).items() if name in ("e", "kty", "n")}
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+
+
+def local_jwks(key: Any) -> dict[str, Any]:
+    """The JWKS publishing the local key, as a tenant publishes its keys."""
+    return {"keys": [{**_public_jwk(key), "kid": local_kid(key), "use": "sig"}]}
+
+
+def mint_local_token(
+    key: Any, tenant_id: str = LOCAL_TENANT_ID, audience: str = LOCAL_AUDIENCE, lifetime: int = 300
+) -> str:
+    """A token as Entra mints it for the custom extension: v2, issued by the tenant's ciamlogin
+    authority for the extension's resource app, to Entra's custom-extension app (azp)."""
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{tenant_id}.ciamlogin.com/{tenant_id}/v2.0",
+        "aud": audience,
+        "azp": ENTRA_EXTENSIONS_APP_ID,
+        "tid": tenant_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "ver": "2.0",
+    }
+    return str(jwt.encode(claims, key, algorithm="RS256", headers={"kid": local_kid(key)}))
+
+
+def callout_event(email: str, locale: str, tenant_id: str, client_id: str) -> dict[str, Any]:
+    """The OnAttributeCollectionSubmit event Entra posts for an email sign-up."""
+    local, _, domain = email.partition("@")
+    app = {
+        "id": str(uuid.uuid4()),
+        "appId": client_id,
+        "appDisplayName": "Simulated app",
+        "displayName": "Simulated app",
+    }
+    return {
+        "type": "microsoft.graph.authenticationEvent.attributeCollectionSubmit",
+        "source": f"/tenants/{tenant_id}/applications/{client_id}",
+        "data": {
+            "@odata.type": CALLOUT_DATA_TYPE,
+            "tenantId": tenant_id,
+            "authenticationEventListenerId": str(uuid.uuid4()),
+            "customAuthenticationExtensionId": str(uuid.uuid4()),
+            "authenticationContext": {
+                "correlationId": str(uuid.uuid4()),
+                "client": {"ip": "127.0.0.1", "locale": locale.lower(), "market": locale.lower()},
+                "protocol": "OAUTH2.0",
+                "clientServicePrincipal": app,
+                "resourceServicePrincipal": app,
+            },
+            "userSignUpInfo": {
+                "attributes": {
+                    "email": {
+                        "@odata.type": "microsoft.graph.stringDirectoryAttributeValue",
+                        "value": email,
+                        "attributeType": "builtIn",
+                    },
+                    "displayName": {
+                        "@odata.type": "microsoft.graph.stringDirectoryAttributeValue",
+                        "value": local,
+                        "attributeType": "builtIn",
+                    },
+                },
+                "identities": [
+                    {"signInType": "email", "issuer": domain or "simulated", "issuerAssignedId": email}
+                ],
+            },
+        },
+    }
+
+
+def interpret_callout(status: int, content_type: str, body: bytes) -> Verdict:
+    """Judge a reply the way Entra would: HTTP 200, JSON, exactly one known action."""
+    if status == 401:
+        return Verdict(
+            2,
+            "HTTP 401: the function refused the token. A deployed function accepts only tokens Entra "
+            "mints; a local token works with `python -m tools.serve --platform externalId` (its log "
+            "says why a token was refused).",
+        )
+    if status != 200:
+        return Verdict(2, f"HTTP {status}: Entra fails the sign-up on anything but 200.")
+    if "application/json" not in content_type.lower():
+        return Verdict(2, f"HTTP 200 with Content-Type {content_type!r}: Entra expects application/json.")
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        return Verdict(2, "HTTP 200: the body is not JSON.")
+    data = reply.get("data") if isinstance(reply, dict) else None
+    actions = data.get("actions") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("@odata.type") != RESPONSE_DATA_TYPE:
+        return Verdict(2, f"HTTP 200: data.@odata.type is not {RESPONSE_DATA_TYPE}.")
+    if not isinstance(actions, list) or len(actions) != 1 or not isinstance(actions[0], dict):
+        return Verdict(2, "HTTP 200: Entra expects exactly one action.")
+    action = actions[0]
+    kind = str(action.get("@odata.type", "")).removeprefix(ACTION_TYPE)
+    message = action.get("message")
+    if kind == "continueWithDefaultBehavior":
+        return Verdict(0, "continue: the sign-up proceeds.")
+    if kind == "showBlockPage" and isinstance(message, str) and message:
+        return Verdict(1, f"blocked: {message}")
+    errors = action.get("attributeErrors")
+    if (
+        kind == "showValidationError"
+        and isinstance(message, str)
+        and message
+        and isinstance(errors, dict)
+        and errors
+    ):
+        return Verdict(1, f"validation error (shown on the sign-up page): {message}")
+    return Verdict(2, f"HTTP 200 with action {action.get('@odata.type')!r}: not a valid reply.")
+
+
+def simulate_callout(url: str, event: dict[str, Any], token: str | None) -> Verdict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = _post(url, event, headers, ENTRA_TIMEOUT_SECONDS)
+    return answer if isinstance(answer, Verdict) else interpret_callout(*answer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="the validate-signup URL")
     parser.add_argument("--email", required=True)
+    parser.add_argument("--platform", choices=PLATFORMS, default="b2c", help="b2c (default) or externalId")
+    parser.add_argument("--locale", default="en-US", help="the sign-up page's language (default en-US)")
     parser.add_argument(
         "--step",
         type=step_claim,
@@ -148,14 +352,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username", default=os.environ.get("BASIC_AUTH_USERNAME"))
     parser.add_argument("--password", default=os.environ.get("BASIC_AUTH_PASSWORD"))
     parser.add_argument("--client-id", default="00000000-0000-0000-0000-000000000000")
+    parser.add_argument(
+        "--local-key",
+        type=Path,
+        default=DEFAULT_LOCAL_KEY,
+        help="externalId: the local signing key (made if missing)",
+    )
+    parser.add_argument("--token", help="externalId: send this bearer token instead of a local one")
+    parser.add_argument("--tenant-id", default=LOCAL_TENANT_ID, help="externalId: the tenant the event names")
     args = parser.parse_args(argv)
     if not args.url.lower().startswith(("https://", "http://")):
         parser.error(
             f"--url {args.url!r} must be an http(s) URL, e.g. https://<app>.azurewebsites.net/api/validate-signup"
         )
-    verdict = simulate(
-        args.url, signup_claims(args.email, args.step, args.client_id), args.username, args.password
-    )
+    if args.platform == "externalId":
+        token = args.token or mint_local_token(local_signing_key(args.local_key), args.tenant_id)
+        verdict = simulate_callout(
+            url=args.url,
+            event=callout_event(args.email, args.locale, args.tenant_id, args.client_id),
+            token=token,
+        )
+    else:
+        claims = {**signup_claims(args.email, args.step, args.client_id), "ui_locales": args.locale}
+        verdict = simulate(args.url, claims, args.username, args.password)
     print(verdict.text, file=sys.stderr if verdict.exit_code == 2 else sys.stdout)
     return verdict.exit_code
 

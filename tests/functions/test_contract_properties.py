@@ -6,14 +6,14 @@ import base64
 import json
 
 import azure.functions as func
+import b2c_connector
 import function_app
-import signup_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tools.simulate_signup import interpret
 
-SETTINGS = signup_rules.load_settings(
+SETTINGS = b2c_connector.load_settings(
     {
         "ALLOWED_EMAIL_DOMAINS": "contoso.com,*.fabrikam.com",
         "BASIC_AUTH_USERNAME": "u",

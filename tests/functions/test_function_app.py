@@ -7,6 +7,7 @@ import json
 import logging
 
 import azure.functions as func
+import b2c_connector
 import function_app
 import pytest
 import signup_rules
@@ -16,7 +17,7 @@ ENV = {
     "BASIC_AUTH_USERNAME": "b2c-connector",
     "BASIC_AUTH_PASSWORD": "pässwörd:with-colon",
 }
-SETTINGS = signup_rules.load_settings(ENV)
+SETTINGS = b2c_connector.load_settings(ENV)
 
 
 def basic(username: str, password: str) -> str:
@@ -87,11 +88,11 @@ def test_scheme_is_case_insensitive() -> None:
 
 
 def test_password_may_contain_colons() -> None:
-    assert function_app.is_authorized(GOOD_AUTH, SETTINGS.credentials)
+    assert b2c_connector.is_authorized(GOOD_AUTH, SETTINGS.credentials)
 
 
 def test_without_configured_credentials_everything_is_refused(caplog: pytest.LogCaptureFixture) -> None:
-    settings = signup_rules.load_settings({"ALLOWED_EMAIL_DOMAINS": "contoso.com"})
+    settings = b2c_connector.load_settings({"ALLOWED_EMAIL_DOMAINS": "contoso.com"})
     for header in (None, basic("", ""), basic("b2c-connector", "")):
         assert function_app.handle(request(ADMITTED_BODY, auth=header), settings).status_code == 401
 
@@ -142,7 +143,7 @@ def test_internal_failure_fails_closed(
     def explode(*_: object) -> None:
         raise RuntimeError("jane@contoso.com broke something")
 
-    monkeypatch.setattr(signup_rules, "decide", explode)
+    monkeypatch.setattr(signup_rules, "judge", explode)
     with caplog.at_level(logging.DEBUG, logger="b2c_signup"):
         response = function_app.handle(request(ADMITTED_BODY), SETTINGS)
     assert response.status_code == 200

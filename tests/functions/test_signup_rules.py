@@ -1,10 +1,12 @@
-"""The pure decision rules: allowlist parsing, domain matching, email extraction, reply shapes."""
+"""The verdict through B2C's replies: allowlist parsing, domain matching, email extraction, reply shapes."""
 
 from __future__ import annotations
 
+import app_settings
 import pytest
 import signup_rules
-from signup_rules import ConfigError, Messages, Outcome, decide, load_settings, parse_allowlist
+from b2c_connector import decide, load_settings
+from signup_rules import ConfigError, Messages, Outcome, parse_allowlist
 
 RULES = parse_allowlist("contoso.com,*.fabrikam.com,bücher.example")
 MESSAGES = Messages()
@@ -65,7 +67,7 @@ def test_punycode_entry_matches_unicode_address() -> None:
 )
 def test_invalid_allowlist_entry_is_named(entry: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        parse_allowlist(f"contoso.com,{entry}")
+        parse_allowlist(f"contoso.com,{entry}", app_settings.ALLOWED_EMAIL_DOMAINS)
     assert repr(entry.strip()) in str(raised.value)
     assert "ALLOWED_EMAIL_DOMAINS" in str(raised.value)
 
@@ -73,7 +75,7 @@ def test_invalid_allowlist_entry_is_named(entry: str) -> None:
 @pytest.mark.parametrize("raw", [None, "", " , ,"])
 def test_empty_allowlist_is_a_configuration_error(raw: str | None) -> None:
     with pytest.raises(ConfigError, match="ALLOWED_EMAIL_DOMAINS is empty"):
-        parse_allowlist(raw)
+        parse_allowlist(raw, app_settings.ALLOWED_EMAIL_DOMAINS)
 
 
 def test_one_bad_entry_fails_the_whole_list_closed() -> None:
@@ -325,3 +327,183 @@ def test_bad_messages_name_the_field_and_never_close_the_gate(raw: str, fragment
     )
     assert settings.rules is not None and settings.credentials is not None
     assert any("SIGNUP_MESSAGES ignored" in error for error in settings.errors)
+
+
+# -- issue 17: the gate judges exactly what the tenant will store -------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jane@contoso.com\n",
+        " jane@contoso.com",
+        "jane@contoso.com ",
+        "\tjane@contoso.com",
+        "jane@contoso.com\u0085",
+        "jane@contoso.com\u2028",
+        "\u3000jane@contoso.com",
+        "jane@contoso.com\u001c",
+        "ja\u001cne@contoso.com",
+        "jane@contoso.com\u200b",
+    ],
+)
+def test_surrounding_whitespace_or_control_characters_are_malformed_not_stripped(address: str) -> None:
+    decision = decide(claims(address), RULES, MESSAGES)
+    assert decision.outcome is Outcome.NO_VALID_EMAIL, decision
+    assert signup_rules.judge(address, RULES).message == "invalid_email"
+
+
+@pytest.mark.parametrize(
+    "address", ["jane@bu\u0308cher.example", "jane@BU\u0308CHER.example", "jane@shop.xn--bcher-kva.example"]
+)
+def test_a_decomposed_spelling_of_an_allowed_idn_domain_is_admitted(address: str) -> None:
+    rules = parse_allowlist("bücher.example,*.bücher.example")
+    assert decide(claims(address), rules, MESSAGES).outcome is Outcome.ADMITTED
+
+
+def test_the_verdict_knows_no_wire_format() -> None:
+    assert signup_rules.judge("Jane@CONTOSO.com", RULES) == signup_rules.Verdict(
+        Outcome.ADMITTED, "contoso.com", "Jane@contoso.com", None
+    )
+    assert signup_rules.judge("eve@evil.example", RULES) == signup_rules.Verdict(
+        Outcome.REFUSED_DOMAIN, "evil.example", "eve@evil.example", "denied"
+    )
+    assert signup_rules.judge(None, RULES) == signup_rules.Verdict(
+        Outcome.NO_VALID_EMAIL, None, None, "invalid_email"
+    )
+    assert signup_rules.judge("jane@contoso.com", None).outcome is Outcome.MISCONFIGURED
+
+
+@pytest.mark.parametrize(
+    ("entry", "suffix"),
+    [
+        ("*.co.uk", "co.uk"),
+        ("*.com.au", "com.au"),
+        ("*.github.io", "github.io"),
+        ("*.com", "com"),
+        ("*.kawasaki.jp", "kawasaki.jp"),  # public through its wildcard rule *.kawasaki.jp
+        ("*.foo.kawasaki.jp", "foo.kawasaki.jp"),
+        ("*.рф", "xn--p1ai"),  # as the list spells it, in Unicode
+        ("*.XN--P1AI", "xn--p1ai"),
+    ],
+)
+def test_a_wildcard_on_a_public_suffix_is_a_configuration_error_naming_the_suffix(
+    entry: str, suffix: str
+) -> None:
+    with pytest.raises(signup_rules.PublicSuffixWildcardError) as raised:
+        signup_rules.parse_domain_rule(entry)
+    assert raised.value.suffix == suffix and repr(suffix) in str(raised.value)
+    assert isinstance(raised.value, ConfigError)  # what stack config catches
+    # Stack config names its own key: the text names the list as the caller says.
+    with pytest.raises(ConfigError) as named:
+        signup_rules.parse_domain_rule(entry, "b2c-signup:allowedDomains")
+    assert str(named.value).startswith(
+        f"b2c-signup:allowedDomains entry {entry!r} is a wildcard on the public suffix {suffix!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "*.contoso.co.uk",
+        "*.city.kawasaki.jp",
+        "co.uk",
+        "*.fabrikam.com",
+        "*.corp.internal",
+        "*.contoso.github.io",
+    ],
+)
+def test_a_wildcard_below_a_public_suffix_and_a_plain_suffix_are_allowed(entry: str) -> None:
+    signup_rules.parse_domain_rule(entry)
+
+
+def test_the_function_ignores_a_public_suffix_wildcard_and_keeps_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = load_settings(
+        {
+            "ALLOWED_EMAIL_DOMAINS": "contoso.com,*.co.uk",
+            "BASIC_AUTH_USERNAME": "u",
+            "BASIC_AUTH_PASSWORD": "p",
+        }
+    )
+    assert settings.rules == (signup_rules.DomainRule("contoso.com", False),)
+    assert any("ALLOWED_EMAIL_DOMAINS entry '*.co.uk'" in e and "'co.uk'" in e for e in settings.errors)
+    assert decide(claims("eve@anything.co.uk"), settings.rules, MESSAGES).outcome is Outcome.REFUSED_DOMAIN
+    assert decide(claims("jane@contoso.com"), settings.rules, MESSAGES).outcome is Outcome.ADMITTED
+
+
+def test_an_allowlist_of_public_suffix_wildcards_alone_closes_the_gate() -> None:
+    settings = load_settings({"ALLOWED_EMAIL_DOMAINS": "*.co.uk,*.github.io"})
+    assert settings.rules is None
+    assert any("has no usable entry" in e for e in settings.errors)
+    assert decide(claims("jane@x.co.uk"), settings.rules, MESSAGES).outcome is Outcome.MISCONFIGURED
+
+
+def test_the_public_suffix_list_is_read_only_for_a_wildcard_entry() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import FUNCTIONS_DIR
+
+    probe = (
+        "import sys, signup_rules; loaded = lambda: (signup_rules._public_suffix_list is not None,"
+        " 'publicsuffixlist' in sys.modules);"
+        "signup_rules.parse_allowlist('contoso.com,fabrikam.com'); print(*loaded());"
+        "signup_rules.parse_allowlist('*.fabrikam.com'); print(*loaded());"  # exact rules decide
+        "signup_rules.parse_allowlist('*.city.kawasaki.jp'); print(*loaded())"  # *.kawasaki.jp bears on it
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=FUNCTIONS_DIR, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:3] == ["False False", "True False", "True True"]
+
+
+def test_the_lines_handed_to_the_list_decide_as_the_whole_list_does() -> None:
+    """public_suffix() hands the library only the lines it consults, and decides plain cases
+    itself; for every wildcard and exception rule of the list, and a sample of the rest (each with a
+    label below and above it), the answer is the one the package gives with the whole list."""
+    import publicsuffixlist
+
+    full = publicsuffixlist.PublicSuffixList()
+    with open(publicsuffixlist.PSLFILE, encoding="utf-8") as listed:
+        rules = [line.strip() for line in listed if line.strip() and not line.startswith("//")]
+    wildcards_and_exceptions = [rule for rule in rules if rule[0] in "*!"]
+    unicode = [rule for rule in rules if not rule.isascii()]
+    checked = 0
+    unlisted = ["intranet", "corp.intranet", "xn--zckzah", "a.xn--zckzah", "localdomain"]
+    for rule in [*wildcards_and_exceptions, *unicode[::10], *rules[::100], *unlisted]:
+        bare = rule.lstrip("!").removeprefix("*.")
+        try:
+            ascii_rule = signup_rules.idna.encode(bare, uts46=True).decode("ascii")
+        except signup_rules.idna.IDNAError:
+            continue  # not a name IDNA2008 encodes: no allowlist entry can spell it
+        for domain in (ascii_rule, f"x.{ascii_rule}", ascii_rule.partition(".")[2]):
+            if domain:
+                assert (signup_rules.public_suffix(domain) is not None) is full.is_public(domain), domain
+                checked += 1
+    assert checked > 1000
+
+
+def test_b2c_accepts_each_password_of_a_rotation() -> None:
+    import base64
+
+    environ = {
+        "ALLOWED_EMAIL_DOMAINS": "contoso.com",
+        "BASIC_AUTH_USERNAME": "u",
+        "BASIC_AUTH_PASSWORD": "current",
+        "BASIC_AUTH_PREVIOUS_PASSWORD": "previous",
+        "BASIC_AUTH_NEXT_PASSWORD": "@Microsoft.KeyVault(SecretUri=https://v/secrets/x/2)",
+    }
+    settings = load_settings(environ)
+    import b2c_connector
+
+    def basic(password: str) -> str:
+        return "Basic " + base64.b64encode(f"u:{password}".encode()).decode()
+
+    assert settings.credentials is not None and "previous" not in repr(settings)
+    assert b2c_connector.is_authorized(basic("current"), settings.credentials)
+    assert b2c_connector.is_authorized(basic("previous"), settings.credentials)
+    # An unresolved reference is never a password, and closes the gate only when nothing else is left.
+    assert not b2c_connector.is_authorized(basic(environ["BASIC_AUTH_NEXT_PASSWORD"]), settings.credentials)
+    assert any("BASIC_AUTH_NEXT_PASSWORD is an unresolved Key Vault reference" in e for e in settings.errors)

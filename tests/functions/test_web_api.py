@@ -11,14 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
+import b2c_connector
 import jwt
 import pytest
+import request_body
 import signup_rules
+import token_check
 import web_api
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.doubles.b2c_login import POLICY, B2CLoginDouble
+from tests.functions.jwks_double import JwksDouble
 
 CLIENT_ID = "2f1e0d9c-8b7a-4654-3210-fedcba987654"
 AUDIENCE = "7c6b5a49-3827-4615-a0b9-c8d7e6f50413"  # the web API's client id
@@ -236,7 +240,11 @@ def test_unknown_kids_refresh_the_keys_at_most_once_per_cooldown(
             {"domain": "sales.fabrikam.com", "allowed": True, "reason": "allowed-domain"},
         ),
         ("eve@evil.example", {"domain": "evil.example", "allowed": False, "reason": "domain-not-allowed"}),
-        ("a@ｃｏｎｔｏｓｏ.ｃｏｍ", {"domain": None, "allowed": False, "reason": "invalid-address"}),
+        # Issue 17: the answer names the normalised address, never an echo of an invalid one.
+        (
+            "a@ｃｏｎｔｏｓｏ.ｃｏｍ",
+            {"email": None, "domain": None, "allowed": False, "reason": "invalid-address"},
+        ),
     ],
 )
 def test_check_email_applies_the_sign_up_gates_rule(
@@ -245,7 +253,7 @@ def test_check_email_applies_the_sign_up_gates_rule(
     reply = call(validator, b2c.mint(), "check-email", {"email": email})
     assert reply.status_code == 200 and json.loads(reply.get_body()) == {"email": email, **expected}
     # The very decision the gate takes on the same address.
-    decision = signup_rules.decide(
+    decision = b2c_connector.decide(
         {"step": "PostAttributeCollection", "email": email}, RULES, signup_rules.Messages()
     )
     assert (decision.outcome is signup_rules.Outcome.ADMITTED) is expected["allowed"]
@@ -274,3 +282,98 @@ def test_unusable_settings_are_named_and_refuse_every_request(change: dict[str, 
     settings, problems = web_api.load_token_settings(environ)
     assert settings is None and any(fragment in problem for problem in problems)
     assert call(None, "x").status_code == 503
+
+
+# -- issue 17: the web API trusts what its tenant publishes now; check-email reads like the gate --
+
+
+@pytest.fixture
+def jwks() -> Iterator[JwksDouble]:
+    double = JwksDouble()
+    yield double
+    double.close()
+
+
+def _validator_for(jwks: JwksDouble, b2c: B2CLoginDouble) -> web_api.TokenValidator:
+    settings, problems = web_api.load_token_settings(
+        {
+            "B2C_TOKEN_ISSUER": b2c.issuer,
+            "B2C_TOKEN_AUDIENCE": AUDIENCE,
+            "B2C_TOKEN_SCOPE": "access",
+            "B2C_TOKEN_POLICY": POLICY,
+            "B2C_JWKS_URL": jwks.url,
+        }
+    )
+    assert settings is not None, problems
+    return web_api.TokenValidator(settings)
+
+
+@pytest.mark.parametrize("fault", ["html", "empty", "shape", "not-json", "503"])
+def test_keys_that_are_garbage_are_503_never_500(
+    fault: str, jwks: JwksDouble, b2c: B2CLoginDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    jwks.fault = fault
+    with caplog.at_level(logging.WARNING, logger="b2c_signup.web_api"):
+        reply = call(_validator_for(jwks, b2c), jwks.mint(b2c.claims()))
+    assert reply.status_code == 503 and int(reply.headers["Retry-After"]) > 0
+    assert "could not be fetched" in caplog.text
+
+
+def test_a_burst_during_a_key_outage_is_one_fetch(jwks: JwksDouble, b2c: B2CLoginDouble) -> None:
+    jwks.fault = "503"
+    validator = _validator_for(jwks, b2c)
+    assert all(call(validator, jwks.mint(b2c.claims())).status_code == 503 for _ in range(10))
+    assert jwks.fetches == 1
+
+
+def test_a_withdrawn_key_is_refused_once_the_set_is_refreshed(jwks: JwksDouble, b2c: B2CLoginDouble) -> None:
+    from tests.doubles.clock import VirtualClock
+
+    clock = VirtualClock()
+    settings = _validator_for(jwks, b2c).settings
+    validator = web_api.TokenValidator(settings, token_check.SigningKeys(settings.jwks_url, clock=clock.now))
+    withdrawn = jwks.kid
+    assert call(validator, jwks.mint(b2c.claims())).status_code == 200
+    jwks.withdraw(withdrawn)
+    current = jwks.roll()
+    clock.advance(token_check.KEY_LIFETIME_SECONDS)
+    assert call(validator, jwks.mint(b2c.claims(), kid=current)).status_code == 200
+    assert call(validator, jwks.mint(b2c.claims(), kid=withdrawn)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (b'{"email": "' + b"a" * request_body.MAX_BODY_BYTES + b'"}', 413, "exceeds"),
+        (b"[" * 5000 + b"]" * 5000, 400, "not JSON"),
+        (b"{not json", 400, "not JSON"),
+        (b'{"email": "eve@evil.example", "email": "jane@contoso.com"}', 400, "more than once"),
+        (b'{"mail": "jane@contoso.com"}', 400, "send"),
+    ],
+)
+def test_check_email_reads_its_body_by_the_gates_rules(
+    body: bytes, status: int, error: str, b2c: B2CLoginDouble, validator: web_api.TokenValidator
+) -> None:
+    request = func.HttpRequest(
+        method="POST",
+        url="http://h/api/check-email",
+        headers={"Authorization": f"Bearer {b2c.mint()}"},
+        body=body,
+    )
+    reply = web_api.handle(request, validator, RULES, "check-email")
+    assert reply.status_code == status and error in json.loads(reply.get_body())["error"]
+
+
+@pytest.mark.parametrize(
+    ("email", "normalised"),
+    [
+        ("Jane@CONTOSO.com", "Jane@contoso.com"),
+        ("jane@BÜCHER.example", "jane@bücher.example"),
+        ("jane@contoso.com\n", None),
+    ],
+)
+def test_check_email_answers_the_normalised_address(
+    email: str, normalised: str | None, b2c: B2CLoginDouble, validator: web_api.TokenValidator
+) -> None:
+    reply = json.loads(call(validator, b2c.mint(), "check-email", {"email": email}).get_body())
+    assert reply["email"] == normalised

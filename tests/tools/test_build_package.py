@@ -31,10 +31,17 @@ def test_contents(built: Path) -> None:
         infos = archive.infolist()
     top_level = sorted(n for n in names if not n.startswith(".python_packages/"))
     assert top_level == [
+        "app_settings.py",
+        "b2c_connector.py",
+        "entra_callout.py",
         "function_app.py",
+        "gate_settings.py",
         "host.json",
+        "origins.py",
+        "request_body.py",
         "requirements.txt",
         "signup_rules.py",
+        "token_check.py",
         "web_api.py",
         "web_api_spec.py",
     ]
