@@ -451,21 +451,23 @@ def _domains(reader: _Reader) -> tuple[str, ...]:
                 "allowedDomains", entry, "holds a comma: list each domain as its own entry", path=f"[{index}]"
             )
             continue
-        # The very rule the function applies at run time, with its own words for what is wrong.
+        # The very rule the function applies at run time.
         try:
             signup_rules.parse_domain_rule(entry)
-        except signup_rules.ConfigError as exc:
-            reader.fail("allowedDomains", entry, _domain_problem(exc), path=f"[{index}]")
+        except signup_rules.PublicSuffixWildcardError as exc:
+            reader.fail(
+                "allowedDomains",
+                entry,
+                f"is a wildcard on the public suffix {exc.suffix!r}: it would admit every organisation registered "
+                f"under {exc.suffix} (Public Suffix List); name your own domain instead",
+                f"'*.contoso.{exc.suffix}'",
+                f"[{index}]",
+            )
+        except signup_rules.ConfigError:
+            reader.fail(
+                "allowedDomains", entry, "is not a domain: use `contoso.com` or `*.contoso.com`", path=f"[{index}]"
+            )
     return tuple(entries)
-
-
-def _domain_problem(exc: Exception) -> str:
-    reason = str(exc)
-    # The function names its setting; here the reader names the key. A public suffix wildcard has
-    # its own words (which suffix); anything else is simply not a domain.
-    if "suffix" in reason:
-        return f"is refused: {reason.rstrip('.')}"
-    return "is not a domain: use `contoso.com` or `*.contoso.com`"
 
 
 def _attribute_rules(platform: str) -> ModuleType:

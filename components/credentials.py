@@ -4,7 +4,8 @@
   stack config, never from the ARM_* variables azure-native reads.
 - The subscription identity (SubscriptionSettings): as azure-native finds it (its config, then
   ARM_*), for One Deploy and the teardown's Key Vault purge.
-- "https, or http only on loopback": the Graph endpoint, the SCM site, redirect URIs.
+- "https, or http only on loopback" (its one owner is functions/origins.py, which the function
+  applies to its key URLs): the Graph endpoint, the SCM site, redirect URIs.
 
 Standard library at import time (the policy pack imports the redirect rule), azure-identity and
 httpx only when a credential is made. A second identity platform (Entra External ID) would add
@@ -13,13 +14,14 @@ its settings here.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from functions.origins import is_secure
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -37,7 +39,6 @@ IDENTITY_DEFAULTS: Mapping[str, str] = {
     "b2cClientSecret": "",
     "graphEndpoint": DEFAULT_GRAPH_ENDPOINT,
 }
-_LOOPBACK_NAMES = {"localhost"}
 # Entra's limit on an app registration's client secret: no secret lives longer than two years.
 MAX_CLIENT_SECRET_DAYS = 730
 
@@ -61,25 +62,12 @@ def is_guid(value: object) -> bool:
     return True
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _secure(scheme: str, host: str) -> bool:
-    return scheme == "https" or (scheme == "http" and is_loopback(host))
-
-
 def origin_problem(url: str) -> str | None:
     """Why `url` is not an origin a token may be sent to (https, or http on loopback for tests), or None."""
     parts = urlsplit(url)
     if not parts.hostname or parts.path.strip("/") or parts.query or parts.fragment or parts.username:
         return "must be an origin only (scheme and host), e.g. https://graph.microsoft.com"
-    if not _secure(parts.scheme, parts.hostname):
+    if not is_secure(parts.scheme, parts.hostname):
         return "must be https (http is accepted for loopback hosts only, for tests)"
     return None
 
@@ -89,7 +77,7 @@ def redirect_uri_problem(uri: str) -> str | None:
     parts = urlsplit(uri)
     if not parts.hostname or parts.username or parts.password or " " in uri:
         return "must be an absolute URL with a host and no credentials"
-    if not _secure(parts.scheme, parts.hostname):
+    if not is_secure(parts.scheme, parts.hostname):
         return "must be https (http only for a loopback host such as http://localhost)"
     return None
 

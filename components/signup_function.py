@@ -27,7 +27,7 @@ from pulumi_azure_native import (
 
 from components.code_deployment import FunctionCodeDeployment
 from components.packaging import PYTHON_VERSIONS
-from functions import web_api_spec
+from functions import app_settings, web_api_spec
 
 # Built-in role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -36,7 +36,7 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
 DEPLOYMENT_CONTAINER = "app-package"
-VALIDATE_ROUTE = "api/validate-signup"
+VALIDATE_ROUTE = app_settings.GATE_PATH  # what the tenant calls, below the app's host
 # The connector password's generations count from here; the first keeps the names stacks had
 # before rotation existed, so they gain rotation without replacing anything.
 FIRST_GENERATION = 1
@@ -158,7 +158,7 @@ class SignupFunctionArgs:
             )
         if not self.allowed_domains:
             raise ValueError("allowed_domains must list at least one domain")
-        fields = set(web_api_spec.TOKEN_SETTINGS)
+        fields = set(app_settings.B2C_TOKEN_SETTINGS)
         if self.token_validation and set(self.token_validation) != fields:
             raise ValueError(
                 f"token_validation has {sorted(self.token_validation)}: give exactly {sorted(fields)}, or none"
@@ -201,15 +201,15 @@ class SignupFunction(pulumi.ComponentResource):
         if isinstance(args.caller, BasicAuthCaller):
             vault, references, secrets = self._vault(args.caller)
             caller_settings = {
-                "BASIC_AUTH_USERNAME": args.caller.username,
+                app_settings.BASIC_AUTH_USERNAME: args.caller.username,
                 **references,
             }
         else:
             caller_settings = {
-                "SIGNUP_PLATFORM": "externalId",
-                "ENTRA_TENANT_ID": args.caller.tenant_id,
-                "ENTRA_CALLOUT_AUDIENCE": args.caller.audience,
-                "ENTRA_JWKS_URL": args.caller.jwks_url,
+                app_settings.SIGNUP_PLATFORM: app_settings.PLATFORM_EXTERNAL_ID,
+                app_settings.ENTRA_TENANT_ID: args.caller.tenant_id,
+                app_settings.ENTRA_CALLOUT_AUDIENCE: args.caller.audience,
+                app_settings.ENTRA_JWKS_URL: args.caller.jwks_url,
             }
         # The app starts using these identities at once: grant before it exists, not after.
         grants = self._grants(identity, account, insights, vault)
@@ -313,9 +313,9 @@ class SignupFunction(pulumi.ComponentResource):
             opts=self._child,
         )
         roles = {
-            caller.generation - 1: "BASIC_AUTH_PREVIOUS_PASSWORD",
-            caller.generation: "BASIC_AUTH_PASSWORD",
-            caller.generation + 1: "BASIC_AUTH_NEXT_PASSWORD",
+            caller.generation - 1: app_settings.BASIC_AUTH_PREVIOUS_PASSWORD,
+            caller.generation: app_settings.BASIC_AUTH_PASSWORD,
+            caller.generation + 1: app_settings.BASIC_AUTH_NEXT_PASSWORD,
         }
         references: dict[str, pulumi.Output[str]] = {}
         secrets: list[pulumi.Resource] = []
@@ -392,13 +392,13 @@ class SignupFunction(pulumi.ComponentResource):
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": pulumi.Output.concat(
                 "Authorization=AAD;ClientId=", identity.client_id
             ),
-            "ALLOWED_EMAIL_DOMAINS": ",".join(args.allowed_domains),
+            app_settings.ALLOWED_EMAIL_DOMAINS: ",".join(args.allowed_domains),
             **caller_settings,
         }
         if args.signup_messages:
-            settings["SIGNUP_MESSAGES"] = args.signup_messages
+            settings[app_settings.SIGNUP_MESSAGES] = args.signup_messages
         settings.update(
-            {web_api_spec.TOKEN_SETTINGS[key]: value for key, value in args.token_validation.items()}
+            {app_settings.B2C_TOKEN_SETTINGS[key]: value for key, value in args.token_validation.items()}
         )
         always_ready = (
             [web.FunctionsAlwaysReadyConfigArgs(name="http", instance_count=hosting.always_ready_instances)]

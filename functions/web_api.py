@@ -1,8 +1,8 @@
-"""The web API the Power Automate connector calls, accepting only access tokens our B2C tenant
-issued for it. Imported on the first web API request, never by the sign-up gate's start-up.
+"""The web API the Power Automate connector calls, accepting only access tokens our tenant (B2C
+or External ID) issued for it. Imported on the first web API request, never by the sign-up gate's start-up.
 
 Tokens pass the shared check (token_check: RS256 keys from the user flow's JWKS, issuer,
-audience, expiry), then the scope (`scp`) and the user flow (`tfp` or `acr`). Replies follow
+audience, expiry), then the scope (`scp`) and, on B2C, the user flow (`tfp` or `acr`). Replies follow
 RFC 6750: 401 `invalid_token` without details (the reason goes to the log), 403
 `insufficient_scope`, 503 with Retry-After when the keys cannot be had.
 """
@@ -39,9 +39,15 @@ class TokenSettings(NamedTuple):
 
 
 def load_token_settings(environ: Mapping[str, str]) -> tuple[TokenSettings | None, list[str]]:
-    """The five settings, or the problems that leave the API refusing every request."""
+    """The five settings, or the problems that leave the API refusing every request. On External
+    ID the user flow is left empty: its access tokens name none (the app's link picks the flow)."""
     values = {name: (environ.get(name) or "").strip() for name in SETTING_NAMES}
-    problems = [f"{name} is not set" for name, value in values.items() if not value]
+    optional = (
+        {app_settings.B2C_TOKEN_SETTINGS["policy"]}
+        if environ.get(app_settings.SIGNUP_PLATFORM) == app_settings.PLATFORM_EXTERNAL_ID
+        else set()
+    )
+    problems = [f"{name} is not set" for name, value in values.items() if not value and name not in optional]
     jwks_setting = app_settings.B2C_TOKEN_SETTINGS["jwks_url"]
     if values[jwks_setting] and (problem := origins.url_problem(values[jwks_setting])):
         problems.append(f"{jwks_setting} {problem}")
@@ -68,7 +74,7 @@ class TokenValidator:
         claims = self.check.claims(authorization)
         settings = self.settings
         flow = claims.get("tfp") or claims.get("acr")
-        if not isinstance(flow, str) or flow.lower() != settings.policy.lower():
+        if settings.policy and (not isinstance(flow, str) or flow.lower() != settings.policy.lower()):
             raise RefusedError(401, token_check.invalid_token(), "issued by another user flow")
         if settings.scope not in str(claims.get("scp", "")).split():
             raise RefusedError(

@@ -7,23 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 BASE_PATH = "/api"
-# The token check's app settings by TokenSettings field, now named in app_settings.py with every
-# other setting (B2C_TOKEN_SETTINGS). Kept readable here while the program and the policy pack
-# still read them here: resolved beside this module on first use (app_settings in the Functions
-# host, functions.app_settings in the program), so importing this module still imports nothing.
-TOKEN_SETTINGS: dict[str, str]
-
-
-def __getattr__(name: str) -> object:
-    if name == "TOKEN_SETTINGS":
-        import importlib
-
-        package = __name__.rpartition(".")[0]
-        module = importlib.import_module(f"{package}.app_settings" if package else "app_settings")
-        return module.B2C_TOKEN_SETTINGS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 ME = {
     "route": "me",
     "method": "get",

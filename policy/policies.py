@@ -27,7 +27,7 @@ from pulumi_policy import (
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from components.credentials import MAX_CLIENT_SECRET_DAYS, redirect_uri_problem
 from components.graph import external_id_model
-from functions import web_api_spec
+from functions import app_settings
 
 STORAGE = "azure-native:storage:StorageAccount"
 WEB_APP = "azure-native:web:WebApp"
@@ -48,7 +48,7 @@ _SECRET_VALUE = re.compile(r"(AccountKey=|SharedAccessKey=|sig=|-----BEGIN [A-Z 
 _NOT_SECRET = (
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    *web_api_spec.TOKEN_SETTINGS.values(),
+    *app_settings.B2C_TOKEN_SETTINGS.values(),
 )
 _KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(", re.I)
 

@@ -487,3 +487,22 @@ def test_the_password_generation_counts_from_one() -> None:
         StackConfigError, match="b2c-signup:connectorPasswordGeneration 0 must be a whole number from 1"
     ):
         loaded(connectorPasswordGeneration="0")
+
+
+@pytest.mark.parametrize(
+    ("entry", "suffix"),
+    [("*.co.uk", "co.uk"), ("*.com.au", "com.au"), ("*.github.io", "github.io"), ("*.com", "com")],
+)
+def test_a_wildcard_on_a_public_suffix_is_refused_naming_the_suffix(entry: str, suffix: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(allowedDomains=["contoso.com", entry])
+    message = str(raised.value)
+    assert f"b2c-signup:allowedDomains '{entry}' is a wildcard on the public suffix '{suffix}'" in message
+    assert f"pulumi config set --path 'b2c-signup:allowedDomains[1]' '*.contoso.{suffix}'" in message
+
+
+def test_a_wildcard_below_a_public_suffix_is_a_domain_like_any_other() -> None:
+    assert loaded(allowedDomains=["*.contoso.co.uk", "*.fabrikam.github.io"]).allowed_domains == (
+        "*.contoso.co.uk",
+        "*.fabrikam.github.io",
+    )

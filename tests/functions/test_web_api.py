@@ -377,3 +377,46 @@ def test_check_email_answers_the_normalised_address(
 ) -> None:
     reply = json.loads(call(validator, b2c.mint(), "check-email", {"email": email}).get_body())
     assert reply["email"] == normalised
+
+
+# -- issue 18 §5: the web API on External ID ---------------------------------------------------------
+
+
+def external_id_settings(b2c: B2CLoginDouble, **change: str) -> dict[str, str]:
+    return {
+        "SIGNUP_PLATFORM": "externalId",
+        "B2C_TOKEN_ISSUER": b2c.issuer,
+        "B2C_TOKEN_AUDIENCE": AUDIENCE,
+        "B2C_TOKEN_SCOPE": "access",
+        "B2C_TOKEN_POLICY": "",  # External ID's access tokens name no user flow
+        "B2C_JWKS_URL": b2c.policy_url("discovery/v2.0/keys"),
+        **change,
+    }
+
+
+def test_on_external_id_a_token_without_a_user_flow_is_served(b2c: B2CLoginDouble) -> None:
+    settings, problems = web_api.load_token_settings(external_id_settings(b2c))
+    assert settings is not None, problems
+    claims = b2c.claims()
+    del claims["tfp"]
+    token = jwt.encode(claims, b2c.key, algorithm="RS256", headers={"kid": b2c.kid})
+    validator = web_api.TokenValidator(settings)
+    reply = call(validator, token)
+    assert reply.status_code == 200 and json.loads(reply.get_body())["userFlow"] is None
+    # The scope still decides: a token for the API without it is refused.
+    assert (
+        call(
+            validator,
+            jwt.encode({**claims, "scp": "other"}, b2c.key, algorithm="RS256", headers={"kid": b2c.kid}),
+        ).status_code
+        == 403
+    )
+
+
+def test_on_b2c_the_user_flow_setting_stays_required(b2c: B2CLoginDouble) -> None:
+    settings, problems = web_api.load_token_settings(external_id_settings(b2c, SIGNUP_PLATFORM="b2c"))
+    assert settings is None and problems == ["B2C_TOKEN_POLICY is not set"]
+    settings, problems = web_api.load_token_settings(
+        {k: v for k, v in external_id_settings(b2c).items() if k != "SIGNUP_PLATFORM"}
+    )
+    assert settings is None and problems == ["B2C_TOKEN_POLICY is not set"]
