@@ -1,5 +1,12 @@
 """Bootstrap: the identities b2c-signup deploys with. Wiring only; see identities.py."""
 
+import sys
+from pathlib import Path
+
+# Pulumi runs this program from bootstrap/: the project root goes on the path so identities.py can
+# take the role ids and Graph permissions from their one owner in components/ (as policy/ does).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import pulumi
 from identities import BootstrapArgs, build
 
@@ -7,7 +14,10 @@ config = pulumi.Config()
 build(
     BootstrapArgs.validated(
         repository=config.require("githubRepository"),
-        b2c_tenant_id=config.require("b2cTenantId"),
+        platform=config.get("platform") or "b2c",
+        # tenantId was b2cTenantId before External ID: existing stacks keep working.
+        tenant_id=config.get("tenantId") or "",
+        legacy_tenant_id=config.get("b2cTenantId") or "",
         environments=tuple(config.get_object("environments") or ("dev", "prod")),
         demo_environment=config.get("demoEnvironment") or "demos",
         location=config.get("location") or "westeurope",

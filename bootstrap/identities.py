@@ -1,16 +1,18 @@
 """The deployment identities of b2c-signup, created once by someone who may (a subscription
-Owner who is also a B2C-tenant administrator), so that CI needs no stored secret afterwards.
+Owner who is also an administrator of the B2C or External ID tenant), so that CI needs no stored
+secret afterwards.
 
 Two identities on each side, because a pull request's preview runs the PR's code:
 - deployer: federated with the GitHub environments that deploy (and the demo teardown); in the
-  subscription Contributor plus role-assignment rights limited to the three roles the program
-  grants; in the B2C tenant the Graph application permissions `up` needs, admin-consented.
-- previewer: federated with pull requests only; Reader in the subscription and
-  Application.Read.All in the B2C tenant. A preview diffs; it never needs to write.
+  subscription Contributor plus role-assignment rights limited to the roles the program grants;
+  in the tenant the Graph application permissions `up` needs on its platform, admin-consented.
+- previewer: federated with pull requests only; Reader in the subscription and read-only Graph
+  permissions in the tenant. A preview diffs; it never needs to write.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,27 +22,12 @@ import pulumi_azuread as azuread
 import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault, managedidentity, resources, storage
 
+from components import azure_roles
+from components.graph import permissions
+
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_EXCHANGE = "api://AzureADTokenExchange"  # noqa: S105 - the audience GitHub tokens carry
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-DEPLOYER_GRAPH_ROLES = (
-    "Application.ReadWrite.All",
-    "APIConnectors.ReadWrite.All",
-    "IdentityUserFlow.ReadWrite.All",
-    "DelegatedPermissionGrant.ReadWrite.All",
-)
-PREVIEWER_GRAPH_ROLES = ("Application.Read.All",)
-CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
-# The only roles the b2c-signup program assigns (components/signup_function.py).
-PROGRAM_ROLES = (
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-    "3913510d-42f4-4e42-8a64-420c390055eb",
-    "4633458b-17de-408a-b874-0445c86b69e6",
-)
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 
@@ -48,7 +35,8 @@ _ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
 @dataclass(frozen=True)
 class BootstrapArgs:
     repository: str
-    b2c_tenant_id: str
+    platform: str
+    tenant_id: str
     environments: tuple[str, ...]
     demo_environment: str
     location: str
@@ -56,25 +44,64 @@ class BootstrapArgs:
     secrets_provider: bool
 
     @classmethod
-    def validated(cls, **values: object) -> BootstrapArgs:
-        args = cls(**values)  # type: ignore[arg-type]
+    def validated(
+        cls,
+        *,
+        repository: str,
+        platform: str,
+        tenant_id: str,
+        legacy_tenant_id: str = "",
+        environments: tuple[str, ...],
+        demo_environment: str,
+        location: str,
+        team_backend: bool,
+        secrets_provider: bool,
+    ) -> BootstrapArgs:
+        """The arguments, or a RunError naming every bad key with its fix. `legacy_tenant_id` is
+        b2cTenantId, the key's name before External ID, which existing stacks still hold."""
         problems = []
-        if not _REPOSITORY.match(args.repository):
+        if not _REPOSITORY.match(repository):
+            problems.append(f"githubRepository {repository!r} must be owner/name, e.g. contoso/b2c-signup")
+        if platform not in permissions.DEPLOYER:
             problems.append(
-                f"githubRepository {args.repository!r} must be owner/name, e.g. contoso/b2c-signup"
+                f"platform {platform!r} must be one of {', '.join(permissions.DEPLOYER)}, the tenant's "
+                "identity platform: pulumi config set platform externalId (or remove it for b2c)"
             )
-        try:
-            uuid.UUID(args.b2c_tenant_id)
-        except ValueError:
-            problems.append(f"b2cTenantId {args.b2c_tenant_id!r} is not a GUID")
-        for environment in (*args.environments, args.demo_environment):
+        tenant_key, tenant = ("tenantId", tenant_id) if tenant_id else ("b2cTenantId", legacy_tenant_id)
+        if tenant_id and legacy_tenant_id and tenant_id != legacy_tenant_id:
+            problems.append(
+                f"tenantId {tenant_id!r} and b2cTenantId {legacy_tenant_id!r} differ: b2cTenantId is the "
+                "key's former name; keep one (pulumi config rm b2cTenantId)"
+            )
+        elif not tenant:
+            problems.append(
+                "tenantId is not set: pulumi config set tenantId <tenant GUID> (portal > the B2C or "
+                "External ID tenant > Overview > Tenant ID)"
+            )
+        else:
+            try:
+                uuid.UUID(tenant)
+            except ValueError:
+                problems.append(
+                    f"{tenant_key} {tenant!r} is not a GUID: pulumi config set tenantId <tenant GUID>"
+                )
+        for environment in (*environments, demo_environment):
             if not _ENVIRONMENT.match(str(environment)):
                 problems.append(f"environment {environment!r} is not a GitHub environment name")
-        if not args.environments:
+        if not environments:
             problems.append("environments must name at least one GitHub environment, e.g. [dev, prod]")
         if problems:
             raise pulumi.RunError("Bootstrap configuration is not valid:\n  - " + "\n  - ".join(problems))
-        return args
+        return cls(
+            repository=repository,
+            platform=platform,
+            tenant_id=tenant,
+            environments=environments,
+            demo_environment=demo_environment,
+            location=location,
+            team_backend=team_backend,
+            secrets_provider=secrets_provider,
+        )
 
     def deploy_subjects(self) -> dict[str, str]:
         names = (*self.environments, self.demo_environment)
@@ -92,11 +119,8 @@ def _subscription_role(
         name,
         principal_id=principal,
         principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-        role_definition_id=pulumi.Output.concat(
-            "/subscriptions/",
-            authorization.get_client_config_output().subscription_id,
-            "/providers/Microsoft.Authorization/roleDefinitions/",
-            role,
+        role_definition_id=authorization.get_client_config_output().subscription_id.apply(
+            lambda subscription: azure_roles.role_definition_id(subscription, role)
         ),
         scope=scope,
         **extra,
@@ -104,8 +128,8 @@ def _subscription_role(
 
 
 def _role_assignment_condition() -> str:
-    """Role-assignment rights for the three roles the program grants, and no others."""
-    guids = ", ".join(PROGRAM_ROLES)
+    """Role-assignment rights for the roles the program grants, and no others."""
+    guids = ", ".join(azure_roles.FUNCTION_HOSTING)
     return (
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
         f"(@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{guids}}})) AND "
@@ -146,16 +170,18 @@ def _azure_side(args: BootstrapArgs) -> dict[str, pulumi.Output[str]]:
         subject=args.preview_subject,
         audiences=[TOKEN_EXCHANGE],
     )
-    _subscription_role("deployer-contributor", CONTRIBUTOR, deployer.principal_id, subscription_scope)
+    _subscription_role(
+        "deployer-contributor", azure_roles.CONTRIBUTOR, deployer.principal_id, subscription_scope
+    )
     _subscription_role(
         "deployer-role-assignments",
-        RBAC_ADMINISTRATOR,
+        azure_roles.RBAC_ADMINISTRATOR,
         deployer.principal_id,
         subscription_scope,
         condition=_role_assignment_condition(),
         condition_version="2.0",
     )
-    _subscription_role("previewer-reader", READER, previewer.principal_id, subscription_scope)
+    _subscription_role("previewer-reader", azure_roles.READER, previewer.principal_id, subscription_scope)
 
     values = {
         "AZURE_CLIENT_ID": deployer.client_id,
@@ -189,7 +215,10 @@ def _azure_side(args: BootstrapArgs) -> dict[str, pulumi.Output[str]]:
         # A preview writes lock files, so both identities need data write access to the container.
         for label, identity in (("deployer", deployer), ("previewer", previewer)):
             _subscription_role(
-                f"{label}-state", STORAGE_BLOB_DATA_CONTRIBUTOR, identity.principal_id, container.id
+                f"{label}-state",
+                azure_roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                identity.principal_id,
+                container.id,
             )
         values["PULUMI_BACKEND_URL"] = pulumi.Output.concat(
             "azblob://", container.name, "?storage_account=", account.name
@@ -219,20 +248,38 @@ def _azure_side(args: BootstrapArgs) -> dict[str, pulumi.Output[str]]:
             ),
         )
         for label, identity in (("deployer", deployer), ("previewer", previewer)):
-            _subscription_role(f"{label}-secrets", KEY_VAULT_CRYPTO_USER, identity.principal_id, vault.id)
+            _subscription_role(
+                f"{label}-secrets", azure_roles.KEY_VAULT_CRYPTO_USER, identity.principal_id, vault.id
+            )
         values["PULUMI_SECRETS_PROVIDER"] = pulumi.Output.concat(
             "azurekeyvault://", vault.name, ".vault.azure.net/keys/", key.name
         )
     return values
 
 
-def _b2c_app(
-    name: str, display_name: str, roles: tuple[str, ...], subjects: dict[str, str], provider: azuread.Provider
+def _app_role(graph: azuread.GetServicePrincipalResult, permission: str) -> str:
+    """The id of a Graph application permission, or an error naming it (a permission the tenant's
+    Graph principal does not offer would otherwise surface as a bare KeyError)."""
+    if permission not in graph.app_role_ids:
+        raise pulumi.RunError(
+            f"Microsoft Graph in this tenant offers no application permission {permission!r}: check "
+            "that the tenant is of the configured platform (pulumi config get platform)"
+        )
+    return graph.app_role_ids[permission]
+
+
+def _tenant_app(
+    name: str,
+    display_name: str,
+    graph_permissions: tuple[str, ...],
+    subjects: dict[str, str],
+    provider: azuread.Provider,
 ) -> azuread.Application:
     options = pulumi.ResourceOptions(provider=provider)
     graph = azuread.get_service_principal_output(
         client_id=MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(provider=provider)
     )
+    role_ids = {p: graph.apply(functools.partial(_app_role, permission=p)) for p in graph_permissions}
     app = azuread.Application(
         name,
         display_name=display_name,
@@ -240,10 +287,8 @@ def _b2c_app(
             azuread.ApplicationRequiredResourceAccessArgs(
                 resource_app_id=MICROSOFT_GRAPH_APP_ID,
                 resource_accesses=[
-                    azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
-                        id=graph.app_role_ids[role], type="Role"
-                    )
-                    for role in roles
+                    azuread.ApplicationRequiredResourceAccessResourceAccessArgs(id=role_id, type="Role")
+                    for role_id in role_ids.values()
                 ],
             )
         ],
@@ -251,10 +296,10 @@ def _b2c_app(
     )
     principal = azuread.ServicePrincipal(name, client_id=app.client_id, opts=options)
     # Admin consent: an app role assignment per application permission.
-    for role in roles:
+    for permission, role_id in role_ids.items():
         azuread.AppRoleAssignment(
-            f"{name}-{role}",
-            app_role_id=graph.app_role_ids[role],
+            f"{name}-{permission}",
+            app_role_id=role_id,
             principal_object_id=principal.object_id,
             resource_object_id=graph.object_id,
             opts=options,
@@ -274,16 +319,22 @@ def _b2c_app(
 
 def build(args: BootstrapArgs) -> None:
     values = _azure_side(args)
-    b2c = azuread.Provider("b2c-tenant", tenant_id=args.b2c_tenant_id, use_cli=True)
-    deployer = _b2c_app(
-        "b2c-deployer", "b2c-signup deployer", DEPLOYER_GRAPH_ROLES, args.deploy_subjects(), b2c
+    # The resource names keep their "b2c-" prefix on either platform: renaming them would replace
+    # the provider and the apps of every existing bootstrap stack, and with them CI's client ids.
+    tenant = azuread.Provider("b2c-tenant", tenant_id=args.tenant_id, use_cli=True)
+    deployer = _tenant_app(
+        "b2c-deployer",
+        "b2c-signup deployer",
+        permissions.DEPLOYER[args.platform],
+        args.deploy_subjects(),
+        tenant,
     )
-    previewer = _b2c_app(
+    previewer = _tenant_app(
         "b2c-previewer",
         "b2c-signup previewer",
-        PREVIEWER_GRAPH_ROLES,
+        permissions.PREVIEWER,
         {"pull-requests": args.preview_subject},
-        b2c,
+        tenant,
     )
     values["B2C_CLIENT_ID"] = deployer.client_id
     values["B2C_PREVIEW_CLIENT_ID"] = previewer.client_id
@@ -307,7 +358,8 @@ def _instructions(args: BootstrapArgs, values: dict[str, str]) -> str:
     lines += ["", "Then, for each stack:"]
     for stack in args.environments:
         lines += [
-            f"  pulumi config set --stack {stack} b2c-signup:tenantId {args.b2c_tenant_id}",
+            f"  pulumi config set --stack {stack} b2c-signup:platform {args.platform}",
+            f"  pulumi config set --stack {stack} b2c-signup:tenantId {args.tenant_id}",
             f"  pulumi config set --stack {stack} b2c-signup:b2cCredential githubOidc",
             f"  pulumi config set --stack {stack} b2c-signup:b2cClientId {values['B2C_CLIENT_ID']}",
         ]
