@@ -25,14 +25,16 @@ from pulumi_azure_native import (
     web,
 )
 
+from components.azure_roles import (
+    KEY_VAULT_SECRETS_USER,
+    MONITORING_METRICS_PUBLISHER,
+    STORAGE_BLOB_DATA_OWNER,
+    role_definition_id,
+)
 from components.code_deployment import FunctionCodeDeployment
 from components.packaging import PYTHON_VERSIONS
 from functions import app_settings, web_api_spec
 
-# Built-in role definition ids (the same in every tenant).
-STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
-MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
 DEPLOYMENT_CONTAINER = "app-package"
@@ -350,9 +352,7 @@ class SignupFunction(pulumi.ComponentResource):
                 principal_id=identity.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 role_definition_id=self._client.subscription_id.apply(
-                    lambda sub: (
-                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-                    )
+                    lambda sub: role_definition_id(sub, role)
                 ),
                 scope=scope,
                 opts=self._child,
