@@ -3,10 +3,11 @@ cached by the content that determines it, so `preview` and `up` of an unchanged 
 pip and need no package index.
 
 The zip holds the function files (minus what .funcignore excludes) and the dependencies of
-functions/requirements.txt under .python_packages/lib/site-packages, resolved by pip for
-manylinux x86_64 and the target Python. Two builds of the same sources are byte-identical (fixed
-timestamps, sorted entries, fixed permissions, no byte code, no machine-specific scripts), so an
-unchanged function never looks like a new deployment.
+functions/requirements.txt under .python_packages/lib/site-packages, resolved for manylinux x86_64
+and the target Python (by uv, or pip where the virtualenv has no uv). Two builds of the same
+sources are byte-identical whichever installed them (fixed timestamps, sorted entries, fixed
+permissions, no byte code, no machine-specific scripts, no installer bookkeeping), so an unchanged
+function never looks like a new deployment.
 
 `B2C_SIGNUP_PACKAGE=<zip>` makes the program deploy that zip as it is, so CI can build once
 (`python -m tools.build_package`) and preview and deploy the same bytes.
@@ -33,7 +34,7 @@ PREBUILT_ENV = "B2C_SIGNUP_PACKAGE"
 # stops at 3.12 (2.x needs 3.13), and its pinned dependencies have no 3.10 wheels to match.
 PYTHON_VERSIONS = ("3.11", "3.12")
 # Part of the cache key: bump it when the way a package is built changes.
-BUILD_FORMAT = "1"
+BUILD_FORMAT = "2"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 PLATFORM = "manylinux2014_x86_64"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -81,16 +82,40 @@ def function_files(functions_dir: Path) -> dict[str, Path]:
     return found
 
 
+# The wheel platform as uv names it (PLATFORM is pip's spelling of the same one).
+UV_PLATFORM = "x86_64-manylinux2014"
+# An installer's bookkeeping, not needed to import anything: RECORD lists paths of the machine
+# that installed, INSTALLER says pip or uv. Left out, the same dependencies make the same bytes
+# whichever installer put them there.
+INSTALLER_FILES = ("INSTALLER", "RECORD", "REQUESTED", "direct_url.json")
+
+
+def uv_command() -> str | None:
+    """The virtualenv's own uv, if it has one."""
+    uv = Path(sys.executable).parent / "uv"
+    return str(uv) if uv.is_file() and os.access(uv, os.X_OK) else None
+
+
 def install_dependencies(requirements: Path, target: Path, python_version: str) -> None:
-    command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-compile", "--only-binary=:all:", "--platform", PLATFORM, "--implementation", "cp",
-        "--python-version", python_version, "--target", str(target), "-r", str(requirements),
-    ]  # fmt: skip
+    """The pinned dependencies, as wheels for the Functions host, into `target`: with the uv the
+    project's virtualenv holds (tools/venv.sh installs it, hash-checked), which takes a fraction
+    of a second where pip takes seconds, else with pip."""
+    uv = uv_command()
+    if uv is not None:
+        command = [
+            uv, "pip", "install", "--quiet", "--only-binary", ":all:", "--python-platform", UV_PLATFORM,
+            "--python-version", python_version, "--target", str(target), "-r", str(requirements),
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-compile", "--only-binary=:all:", "--platform", PLATFORM, "--implementation", "cp",
+            "--python-version", python_version, "--target", str(target), "-r", str(requirements),
+        ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(
-            f"pip could not resolve {requirements} for Python {python_version}:\n{result.stderr}"
+            f"{Path(command[0]).name} could not resolve {requirements} for Python {python_version}:\n{result.stderr}"
         )
 
 
@@ -98,27 +123,16 @@ def dependency_files(target: Path) -> dict[str, Path]:
     found = {}
     for path in target.rglob("*"):
         relative = path.relative_to(target).as_posix()
-        # bin/ holds console scripts whose shebang names this machine's interpreter.
+        parts = relative.split("/")
+        # bin/ holds console scripts whose shebang names this machine's interpreter; .lock is uv's.
         if (
             path.is_file()
-            and not relative.startswith("bin/")
+            and parts[0] not in ("bin", ".lock")
+            and not (len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] in INSTALLER_FILES)
             and not is_ignored(relative, list(ALWAYS_EXCLUDED))
         ):
             found[f"{SITE_PACKAGES}/{relative}"] = path
     return found
-
-
-def _content(arcname: str, path: Path) -> bytes:
-    data = path.read_bytes()
-    if arcname.endswith(".dist-info/RECORD"):
-        # RECORD lists the dropped console scripts by a path that depends on the install location.
-        kept = [
-            line
-            for line in data.decode("utf-8").splitlines()
-            if "/bin/" not in line and not line.startswith("bin/")
-        ]
-        data = ("\n".join(kept) + "\n").encode("utf-8")
-    return data
 
 
 def write_zip(out: Path, files: dict[str, Path]) -> tuple[str, ...]:
@@ -131,7 +145,8 @@ def write_zip(out: Path, files: dict[str, Path]) -> tuple[str, ...]:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so the permission bits below are honoured
             info.external_attr = 0o100644 << 16
-            archive.writestr(info, _content(arcname, files[arcname]), compresslevel=9)
+            # zlib's default level: level 9 took three times as long for 0.6 % less.
+            archive.writestr(info, files[arcname].read_bytes(), compresslevel=6)
     os.replace(partial, out)
     return names
 
