@@ -1,13 +1,12 @@
 """The function package One Deploy publishes (released-package.zip): built reproducibly, and
 cached by the content that determines it, so `preview` and `up` of an unchanged function run no
-pip and need no package index.
+installer and need no package index.
 
 The zip holds the function files (minus what .funcignore excludes) and the dependencies of
 functions/requirements.txt under .python_packages/lib/site-packages, resolved for manylinux x86_64
-and the target Python (by uv, or pip where the virtualenv has no uv). Two builds of the same
-sources are byte-identical whichever installed them (fixed timestamps, sorted entries, fixed
-permissions, no byte code, no machine-specific scripts, no installer bookkeeping), so an unchanged
-function never looks like a new deployment.
+and the target Python by uv. Two builds of the same sources are byte-identical (fixed timestamps,
+sorted entries, fixed permissions, no byte code, no machine-specific scripts, no installer
+bookkeeping), so an unchanged function never looks like a new deployment.
 
 `B2C_SIGNUP_PACKAGE=<zip>` makes the program deploy that zip as it is, so CI can build once
 (`python -m tools.build_package`) and preview and deploy the same bytes.
@@ -82,41 +81,31 @@ def function_files(functions_dir: Path) -> dict[str, Path]:
     return found
 
 
-# The wheel platform as uv names it (PLATFORM is pip's spelling of the same one).
+# The wheel platform as uv names it (PLATFORM, pip's spelling of it, is part of the cache key).
 UV_PLATFORM = "x86_64-manylinux2014"
 # An installer's bookkeeping, not needed to import anything: RECORD lists paths of the machine
-# that installed, INSTALLER says pip or uv. Left out, the same dependencies make the same bytes
-# whichever installer put them there.
+# that installed, INSTALLER names the installer. Left out of the package.
 INSTALLER_FILES = ("INSTALLER", "RECORD", "REQUESTED", "direct_url.json")
 
 
-def uv_command() -> str | None:
-    """The virtualenv's own uv, if it has one."""
-    uv = Path(sys.executable).parent / "uv"
-    return str(uv) if uv.is_file() and os.access(uv, os.X_OK) else None
-
-
 def install_dependencies(requirements: Path, target: Path, python_version: str) -> None:
-    """The pinned dependencies, as wheels for the Functions host, into `target`: with the uv the
-    project's virtualenv holds (tools/venv.sh installs it, hash-checked), which takes a fraction
-    of a second where pip takes seconds, else with pip."""
-    uv = uv_command()
-    if uv is not None:
-        command = [
-            uv, "pip", "install", "--quiet", "--only-binary", ":all:", "--python-platform", UV_PLATFORM,
-            "--python-version", python_version, "--target", str(target), "-r", str(requirements),
-        ]  # fmt: skip
-    else:
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", "--only-binary=:all:", "--platform", PLATFORM, "--implementation", "cp",
-            "--python-version", python_version, "--target", str(target), "-r", str(requirements),
-        ]  # fmt: skip
+    """The pinned dependencies, as wheels for the Functions host, into `target`, with the uv the
+    program's virtualenv holds (requirements.txt pins it): a fraction of a second where pip took
+    seconds, and one installer, so the same sources make the same bytes everywhere."""
+    uv = Path(sys.executable).parent / "uv"
+    if not (uv.is_file() and os.access(uv, os.X_OK)):
+        raise SystemExit(
+            f"uv is not in this virtualenv ({uv.parent}), and the function package is built with it: "
+            "install requirements.txt into it (./tools/up.sh does), or build the package elsewhere and "
+            f"deploy it with {PREBUILT_ENV}=<zip>"
+        )
+    command = [
+        str(uv), "pip", "install", "--quiet", "--only-binary", ":all:", "--python-platform", UV_PLATFORM,
+        "--python-version", python_version, "--target", str(target), "-r", str(requirements),
+    ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(
-            f"{Path(command[0]).name} could not resolve {requirements} for Python {python_version}:\n{result.stderr}"
-        )
+        raise SystemExit(f"uv could not resolve {requirements} for Python {python_version}:\n{result.stderr}")
 
 
 def dependency_files(target: Path) -> dict[str, Path]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,11 @@ def event_loop_for_pulumi() -> None:
 def event_loop_for_module_fixtures() -> None:
     """The same for module-scoped fixtures, which are set up before any test's own fixtures."""
     _ensure_event_loop()
+
+
+def registered_functions(app: Any) -> dict[str, Any]:
+    """A FunctionApp's functions by name, as the host indexes them. azure-functions' get_functions()
+    remembers every name it has returned and refuses them the next time (a second call in one
+    process raises "does not have a unique function name"), so each look starts afresh."""
+    app.functions_bindings = {}
+    return {function.get_function_name(): function for function in app.get_functions()}

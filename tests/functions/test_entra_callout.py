@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import registered_functions
 from tests.functions.jwks_double import JwksDouble
 from tools.simulate_signup import callout_event, interpret_callout
 
@@ -443,7 +444,7 @@ def test_the_platform_setting_chooses_the_protocol(
 def test_the_route_and_settings_are_named_once() -> None:
     from tests.conftest import FUNCTIONS_DIR
 
-    functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
+    functions = registered_functions(function_app.app)
     assert functions["validate_signup"].get_trigger().route == app_settings.GATE_ROUTE
     host = json.loads((FUNCTIONS_DIR / "host.json").read_text())
     # host.json cannot import Python: this holds the two spellings of the prefix together.

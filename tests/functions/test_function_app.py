@@ -12,6 +12,8 @@ import function_app
 import pytest
 import signup_rules
 
+from tests.conftest import registered_functions
+
 ENV = {
     "ALLOWED_EMAIL_DOMAINS": "contoso.com",
     "BASIC_AUTH_USERNAME": "b2c-connector",
@@ -186,7 +188,7 @@ def test_logs_carry_decision_but_never_address_or_secret(caplog: pytest.LogCaptu
 
 
 def test_route_is_registered_anonymous_for_every_method() -> None:
-    functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
+    functions = registered_functions(function_app.app)
     trigger = functions["validate_signup"].get_trigger()
     assert trigger.route == "validate-signup"
     assert str(trigger.auth_level) in ("ANONYMOUS", "AuthLevel.ANONYMOUS", "anonymous")

@@ -128,3 +128,13 @@ def test_a_prebuilt_package_is_deployed_as_it_is(built: Path, tmp_path: Path) ->
     )
     with pytest.raises(ValueError, match=r"B2C_SIGNUP_PACKAGE=.*is not a zip file"):
         packaging.package_for_deploy("3.12", environ={packaging.PREBUILT_ENV: str(tmp_path / "missing.zip")})
+
+
+def test_without_uv_in_the_virtualenv_the_build_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components import packaging
+
+    monkeypatch.setattr("sys.executable", str(tmp_path / "bin" / "python"))
+    with pytest.raises(SystemExit, match=r"uv is not in this virtualenv .*install requirements.txt into it"):
+        packaging.install_dependencies(FUNCTIONS_DIR / "requirements.txt", tmp_path / "target", "3.12")
