@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from components import tls
 from components.deadline import Deadline, DeadlineExceededError
 from components.redaction import EXCERPT_CHARS, excerpt
 
@@ -64,7 +65,10 @@ class TokenSession:
         self._secrets = (token, *secrets)
         # Redirects are handled in `send`, where the method decides whether one may be followed.
         self._client = httpx.AsyncClient(
-            base_url=self.origin, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+            base_url=self.origin,
+            headers={"Authorization": f"Bearer {token}"},
+            follow_redirects=False,
+            verify=tls.trust(),
         )
 
     async def __aenter__(self) -> TokenSession:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from components import deadline
+from components import deadline, tls
 from tools import PROJECT_DIR
 
 MANIFEST = Path(__file__).with_name("external_definitions.json")
@@ -248,7 +248,9 @@ async def fetch(
     URL, or a local path), within one budget for them all."""
     report = Report()
     limit = deadline.Deadline(budget, clock)
-    async with httpx.AsyncClient(follow_redirects=True, timeout=httpx.Timeout(budget)) as client:
+    async with httpx.AsyncClient(
+        follow_redirects=True, timeout=httpx.Timeout(budget), verify=tls.trust()
+    ) as client:
         for name, definition in manifest.definitions.items():
             target = dest / name
             if target.is_file() and sha256_of(target) == definition.sha256:

@@ -28,7 +28,6 @@ import asyncio
 import dataclasses
 import functools
 import json
-import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -54,7 +53,7 @@ from kiota_http.middleware.options import RedirectHandlerOption, ResponseHandler
 from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
-from components import deadline
+from components import deadline, tls
 from components.credentials import B2CSettings, IdentityConfigError, make_b2c_credential
 from components.graph import permissions
 from components.redaction import excerpt, redact
@@ -227,15 +226,6 @@ class _ReplyCap(BaseMiddleware):
         return response
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The trust store, loaded once per process: loading it for every session (as a new httpx
-    client does) cost about 60 ms of each provider call."""
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 def _never() -> bool:
     return False
 
@@ -306,7 +296,7 @@ class GraphGateway:
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT),
             http2=True,
-            verify=_tls_context(),
+            verify=tls.trust(),
         )
         self._http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
         self._adapter = BaseGraphRequestAdapter(auth, http_client=self._http)

@@ -384,6 +384,7 @@ def lone_project(tmp_path: Path) -> Path:
         "components/__init__.py",
         "components/packaging.py",
         "components/deadline.py",
+        "components/tls.py",
     ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(PROJECT_DIR / name, root / name)

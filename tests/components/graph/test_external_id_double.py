@@ -49,8 +49,12 @@ FLOW = {
 }
 
 
+# One client for the module: httpx.request() makes a client, and loads the trust store, per call.
+_CLIENT = httpx.Client()
+
+
 def send(graph: GraphDouble, method: str, path: str, body: Any = None) -> httpx.Response:
-    return httpx.request(
+    return _CLIENT.request(
         method,
         f"{graph.endpoint}{path}",
         json=body,
