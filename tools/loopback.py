@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,7 +37,14 @@ class LoopbackServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def stop(self) -> None:
-        self.shutdown()
+        # shutdown() waits for the serve loop's next poll; a connection wakes the loop at once, so
+        # a test's double stops in a millisecond instead of a poll interval.
+        stopping = threading.Thread(target=self.shutdown)
+        stopping.start()
+        while stopping.is_alive():
+            with contextlib.suppress(OSError), socket.create_connection(self.server_address[:2], timeout=0.1):
+                pass
+            stopping.join(0.005)
         self.server_close()
 
 
