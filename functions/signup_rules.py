@@ -120,8 +120,10 @@ def parse_messages(raw: str | None, default: Messages = Messages()) -> MessageCa
         if not isinstance(tag, str) or not _LANGUAGE_TAG.match(tag):
             raise ConfigError(f"signup messages: {tag!r} is not a language tag such as en, fr or pt-BR")
         if not isinstance(texts, dict) or not texts or set(texts) - set(MESSAGE_FIELDS):
+            unknown = sorted(set(texts) - set(MESSAGE_FIELDS)) if isinstance(texts, dict) else []
             raise ConfigError(
                 f"signup messages.{tag} must be an object with {', '.join(MESSAGE_FIELDS)} (one or more)"
+                + (f": {tag}.{unknown[0]} is not a text a refused user sees" if unknown else "")
             )
         for field_name, text in texts.items():
             if not isinstance(text, str) or not text.strip() or len(text) > 1024:

@@ -506,3 +506,12 @@ def test_a_wildcard_below_a_public_suffix_is_a_domain_like_any_other() -> None:
         "*.contoso.co.uk",
         "*.fabrikam.github.io",
     )
+
+
+def test_an_unknown_text_in_signup_messages_is_named() -> None:
+    with pytest.raises(StackConfigError) as raised:
+        loaded(signupMessages={"fr": {"denied": "Non.", "refused": "x"}})
+    assert (
+        "b2c-signup:signupMessages.fr.refused is not a text a refused user sees: name denied, invalidEmail, unavailable"
+        in str(raised.value)
+    )
