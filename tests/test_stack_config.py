@@ -512,6 +512,6 @@ def test_an_unknown_text_in_signup_messages_is_named() -> None:
     with pytest.raises(StackConfigError) as raised:
         loaded(signupMessages={"fr": {"denied": "Non.", "refused": "x"}})
     assert (
-        "b2c-signup:signupMessages.fr.refused is not a text a refused user sees: name denied, invalidEmail, unavailable"
-        in str(raised.value)
-    )
+        "b2c-signup:signupMessages.fr must be an object with denied, invalidEmail, unavailable (one or more): "
+        "fr.refused is not a text a refused user sees"
+    ) in str(raised.value)
