@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from stack_config import KEYS, NAMESPACE
+from stack_config import KEYS, NAMESPACE, PLATFORM_NAMES, PLATFORMS
 from tools import PROJECT_DIR
 
 PULUMI_YAML = PROJECT_DIR / "Pulumi.yaml"
@@ -41,7 +41,7 @@ def pulumi_config_block() -> str:
 
 
 def readme_table() -> str:
-    rows = ["| Key | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
+    rows = ["| Key | Type | Default | Platform | Meaning |", "| --- | --- | --- | --- | --- |"]
     for name, key in KEYS.items():
         if key.required:
             default = "**required**"
@@ -50,7 +50,12 @@ def readme_table() -> str:
         else:
             default = f"`{json.dumps(key.default)}`"
         meaning = key.description.replace("|", r"\|")
-        rows.append(f"| `{NAMESPACE}:{name}` | {key.type} | {default} | {meaning} |")
+        platforms = (
+            "both"
+            if set(key.platforms) == set(PLATFORMS)
+            else ", ".join(PLATFORM_NAMES[p] for p in key.platforms)
+        )
+        rows.append(f"| `{NAMESPACE}:{name}` | {key.type} | {default} | {platforms} | {meaning} |")
     return "\n".join(rows) + "\n"
 
 
