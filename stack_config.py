@@ -465,7 +465,10 @@ def _domains(reader: _Reader) -> tuple[str, ...]:
             )
         except signup_rules.ConfigError:
             reader.fail(
-                "allowedDomains", entry, "is not a domain: use `contoso.com` or `*.contoso.com`", path=f"[{index}]"
+                "allowedDomains",
+                entry,
+                "is not a domain: use `contoso.com` or `*.contoso.com`",
+                path=f"[{index}]",
             )
     return tuple(entries)
 

@@ -42,7 +42,10 @@ class LoopbackServer(ThreadingHTTPServer):
         stopping = threading.Thread(target=self.shutdown)
         stopping.start()
         while stopping.is_alive():
-            with contextlib.suppress(OSError), socket.create_connection(self.server_address[:2], timeout=0.1):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.server_address[1]), timeout=0.1),
+            ):
                 pass
             stopping.join(0.005)
         self.server_close()

@@ -15,10 +15,10 @@ def test_the_repository_stacks_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert "dev: 38 resources to create" in out and "prod: 38 resources to create" in out
     assert "externalid: " in out
     # As a preview lists them: type, name and what identifies the real object, secrets hidden.
-    assert "  +    azure-native:web:WebApp  signup-app  name=\"func-signupdev-k3x9q2mz\"" in out
+    assert '  +    azure-native:web:WebApp  signup-app  name="func-signupdev-k3x9q2mz"' in out
     assert (
         "  +    pulumi-python:dynamic/externalid:CustomExtension  signup-flow-extension  "
-        "display_name=\"signupext sign-up gate (dev)\"" in out
+        'display_name="signupext sign-up gate (dev)"' in out
     )
     assert "    connectorPassword: [secret]" in out and "    flowClientSecret: [secret]" in out
     assert "Mock-Passw0rd" not in out and "Mock-Client-Secret" not in out
@@ -29,7 +29,9 @@ def test_the_preview_nests_children_under_their_component(capsys: pytest.Capture
     assert program_check.main(["--stack", "dev"]) == 0
     lines = capsys.readouterr().out.splitlines()
     component = lines.index("  + b2c-signup:b2c:SignupUserFlow  userflow")
-    assert lines[component + 1].startswith("  +    pulumi-python:dynamic/b2c:ApiConnector  userflow-connector")
+    assert lines[component + 1].startswith(
+        "  +    pulumi-python:dynamic/b2c:ApiConnector  userflow-connector"
+    )
 
 
 def test_a_config_mistake_fails_the_check_with_its_key(
