@@ -12,7 +12,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import external_id_model as rules
 from components.graph.external_id_calls import Extension, ExternalIdCalls
 from components.graph.gateway import GraphError, GraphGateway
-from components.graph.provider import GraphProvider, check_result, refused_outright
+from components.graph.provider import GraphProvider, check_result, refused_outright, roll_back
 
 _INPUTS = (*rules.EXTENSION_FIELDS, "adopt")
 _PORTAL = "Entra admin center > External Identities > Custom authentication extensions"
@@ -60,7 +60,25 @@ class CustomExtensionProvider(GraphProvider):
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
                 if made or not refused_outright(exc):
-                    await self._roll_back(graph, props, made, exc)
+
+                    async def remove(cleanup: GraphGateway) -> None:
+                        # Without an id the POST's answer was lost: none existed by this name before it.
+                        extensions = ExternalIdCalls(cleanup)
+                        found = (
+                            [made]
+                            if made
+                            else [e["id"] for e in await extensions.find_extensions(props["display_name"])]
+                        )
+                        for extension_id in found:
+                            await extensions.delete_extension(extension_id)
+
+                    await roll_back(
+                        gateway,
+                        remove,
+                        exc,
+                        what=f"the half-created custom extension {_describe(props, made)}",
+                        fix=f"delete it ({_PORTAL})",
+                    )
                 raise
             return made
 
@@ -78,25 +96,6 @@ class CustomExtensionProvider(GraphProvider):
         await graph.update_extension(live["id"], props, rules.EXTENSION_FIELDS)
         await graph.validate_extension(live["id"], _describe(props, live["id"]))
         return str(live["id"])
-
-    async def _roll_back(
-        self, graph: ExternalIdCalls, props: dict[str, Any], made: str | None, cause: BaseException
-    ) -> None:
-        async def remove(cleanup: ExternalIdCalls) -> None:
-            # Without an id the POST's answer was lost: none existed by this name before it.
-            for extension_id in (
-                [made] if made else [e["id"] for e in await cleanup.find_extensions(props["display_name"])]
-            ):
-                await cleanup.delete_extension(extension_id)
-
-        try:
-            await graph.in_cleanup_session(remove)
-        except GraphError as exc:
-            raise GraphError(
-                f"{cause} Removing the half-created custom extension {_describe(props, made)} failed as well "
-                f"({exc}): delete it ({_PORTAL}) before running again.",
-                getattr(cause, "status", None),
-            ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = self._run(lambda graph: ExternalIdCalls(graph).get_extension(id_))

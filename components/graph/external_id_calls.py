@@ -9,7 +9,7 @@ and the shapes External ID reads back. Facts: ../shared/reference/external-id-co
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 from urllib.parse import quote
 
@@ -429,13 +429,6 @@ class ExternalIdCalls:
             lambda: self.graph.send("PATCH", f"{FLOWS}/{flow_id}", {"@odata.type": rules.FLOW_TYPE, **body}),
             lag_tolerant=True,
         )
-
-    async def in_cleanup_session(self, work: Callable[[ExternalIdCalls], Awaitable[None]]) -> None:
-        """Run `work` in a session of its own: a fresh token, the rollback budget, and sending even
-        while the host stops, for removing what a failed or cancelled create made (the create's
-        own session may be spent)."""
-        async with self.graph.session(self.graph.settings.rollback_seconds) as cleanup:
-            await work(ExternalIdCalls(cleanup))
 
     async def delete_flow(self, flow_id: str) -> None:
         """Delete; an already absent flow counts as deleted. Its apps and extension go with it."""

@@ -71,3 +71,34 @@ def refused_outright(exc: BaseException) -> bool:
     """A create's POST was refused outright (bad input, credential, permission): nothing was made.
     Any other failure of it may have landed, and is rolled back (an absent flow counts as deleted)."""
     return isinstance(exc, GraphError) and exc.status in (400, 401, 403)
+
+
+async def roll_back(
+    graph: GraphGateway,
+    remove: Callable[[GraphGateway], Awaitable[None]],
+    cause: BaseException,
+    *,
+    what: str,
+    fix: str,
+) -> None:
+    """Undo a half-made create in a session of its own: a fresh token, the rollback budget, and
+    sending even while the host stops, since the create's own session may be spent. When the undo
+    fails too, the error says both and what to remove by hand (`fix`)."""
+    try:
+        async with graph.session(graph.settings.rollback_seconds) as cleanup:
+            await remove(cleanup)
+    except GraphError as exc:
+        raise GraphError(
+            f"{cause} Removing {what} failed as well ({exc}): {fix} before running again.",
+            getattr(cause, "status", None),
+        ) from None
+
+
+def half_applied(exc: GraphError) -> GraphError:
+    """An update that failed after some of its changes: planned from what Graph holds, the next
+    `up` finishes it."""
+    return GraphError(
+        f"{exc} The changes before this one are applied; run `pulumi up` again to finish (it starts from "
+        "what Graph holds).",
+        exc.status,
+    )

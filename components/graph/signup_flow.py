@@ -13,7 +13,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.graph import external_id_model as rules
 from components.graph.external_id_calls import NOT_SHOWN, ExternalIdCalls
 from components.graph.gateway import GraphError, GraphGateway
-from components.graph.provider import GraphProvider, check_result, refused_outright
+from components.graph.provider import GraphProvider, check_result, half_applied, refused_outright, roll_back
 
 _INPUTS = ("display_name", "attributes", "client_app_ids", "extension_id", "adopt")
 _PORTAL = "Entra admin center > External Identities > User flows"
@@ -100,7 +100,24 @@ class SignUpFlowProvider(GraphProvider):
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
                 if made or not refused_outright(exc):
-                    await self._roll_back(graph, props, made, exc)
+
+                    async def remove(cleanup: GraphGateway) -> None:
+                        # Without an id the POST's answer was lost: flow names are unique, and none had this one.
+                        flows = ExternalIdCalls(cleanup)
+                        for flow_id in (
+                            [made]
+                            if made
+                            else [f["id"] for f in await flows.find_flows(props["display_name"])]
+                        ):
+                            await flows.delete_flow(flow_id)
+
+                    await roll_back(
+                        gateway,
+                        remove,
+                        exc,
+                        what=f"the half-created sign-up flow {props['display_name']!r}",
+                        fix=f"delete it ({_PORTAL})",
+                    )
                 raise
             return made
 
@@ -119,25 +136,6 @@ class SignUpFlowProvider(GraphProvider):
         await _converge_apps(graph, flow_id, props["client_app_ids"])
         # What is attached cannot always be read back: set it either way.
         await _set_extension(graph, flow_id, props["extension_id"])
-
-    async def _roll_back(
-        self, graph: ExternalIdCalls, props: Mapping[str, Any], made: str | None, cause: BaseException
-    ) -> None:
-        async def remove(cleanup: ExternalIdCalls) -> None:
-            # Without an id the POST's answer was lost: flow names are unique, and none had this one.
-            for flow_id in (
-                [made] if made else [f["id"] for f in await cleanup.find_flows(props["display_name"])]
-            ):
-                await cleanup.delete_flow(flow_id)
-
-        try:
-            await graph.in_cleanup_session(remove)
-        except GraphError as exc:
-            raise GraphError(
-                f"{cause} Removing the half-created sign-up flow {props['display_name']!r} failed as well ({exc}): "
-                f"delete it ({_PORTAL}) before running again.",
-                getattr(cause, "status", None),
-            ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         async def work(gateway: GraphGateway) -> dict[str, Any] | None:
@@ -183,11 +181,7 @@ class SignUpFlowProvider(GraphProvider):
         try:
             self._run(work)
         except GraphError as exc:
-            raise GraphError(
-                f"{exc} The changes before this one are applied; run `pulumi up` again to finish (it starts from "
-                "what Graph holds).",
-                exc.status,
-            ) from None
+            raise half_applied(exc) from None
         return UpdateResult({**news, "flow_id": id_})
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from components.graph import model
 from components.graph.b2c_calls import B2CCalls
 from components.graph.gateway import GraphError, GraphGateway
 from components.graph.model import UserAttribute
-from components.graph.provider import GraphProvider, check_result, refused_outright
+from components.graph.provider import GraphProvider, check_result, half_applied, refused_outright, roll_back
 
 _STEP_NAMES = tuple(model.STEPS.values())
 _INPUTS = (
@@ -82,7 +82,13 @@ class UserFlowProvider(GraphProvider):
             # Not only errors: a cancelled create (Ctrl-C, the engine stopping) cleans up too.
             except BaseException as exc:
                 if made or not refused_outright(exc):
-                    await self._roll_back(graph, flow_id, exc)
+                    await roll_back(
+                        gateway,
+                        lambda cleanup: B2CCalls(cleanup).delete_user_flow(flow_id),
+                        exc,
+                        what=f"the half-created user flow {flow_id}",
+                        fix="delete it in the portal (Azure AD B2C > User flows)",
+                    )
                 raise
 
         self._run(work)
@@ -112,19 +118,6 @@ class UserFlowProvider(GraphProvider):
         for prop, step in model.STEPS.items():
             if props[prop] != attached[step]:
                 await graph.set_connector(flow_id, step, props[prop])
-
-    async def _roll_back(self, graph: B2CCalls, flow_id: str, cause: BaseException) -> None:
-        """Delete the half-made flow in a session of its own: a fresh token, its own budget, and
-        sending even while the host stops, since the create's own session may be spent."""
-        try:
-            async with graph.graph.session(graph.graph.settings.rollback_seconds) as cleanup:
-                await B2CCalls(cleanup).delete_user_flow(flow_id)
-        except GraphError as exc:
-            raise GraphError(
-                f"{cause} Removing the half-created user flow {flow_id} failed as well ({exc}): delete it in the "
-                "portal (Azure AD B2C > User flows) before running again.",
-                getattr(cause, "status", None),
-            ) from None
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         async def work(gateway: GraphGateway) -> dict[str, Any] | None:
@@ -167,11 +160,7 @@ class UserFlowProvider(GraphProvider):
         try:
             self._run(work)
         except GraphError as exc:
-            raise GraphError(
-                f"{exc} The changes before this one are applied; run `pulumi up` again to finish (it starts from "
-                "what Graph holds).",
-                exc.status,
-            ) from None
+            raise half_applied(exc) from None
         return UpdateResult({**news, "flow_id": id_})
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
