@@ -13,12 +13,12 @@ import pulumi
 import pulumi_azuread as azuread
 import pulumi_random as random
 
-from components.applications import B2C_AUDIENCE, Applications, ApplicationsArgs
+from components.applications import B2C_AUDIENCE, Applications
 from components.b2c_tenant import B2CTenant
 from components.flow_connector import connector_settings
 from components.signup_function import FIRST_GENERATION, BasicAuthCaller, accepted_generations
 from components.signup_user_flow import SignupUserFlow, SignupUserFlowArgs, user_attribute
-from platforms import FunctionFactory
+from platforms import FunctionFactory, TokenRules, applications_args
 from stack_config import StackConfig
 
 
@@ -34,12 +34,8 @@ class B2CPlatform:
         config, tenant = self.config, self.tenant
         apps = Applications(
             "b2c",
-            ApplicationsArgs(
-                name_prefix=f"{config.hosting.name_prefix}-{config.stack}",
-                api_scope=config.api_scope,
-                flow_redirect_uris=config.flow_redirect_uris,
-                flow_secret_lifetime_days=config.flow_secret_lifetime_days,
-                flow_secret_rotation=config.flow_secret_rotation,
+            applications_args(
+                config,
                 sign_in_audience=B2C_AUDIENCE,
                 api_identifier_uri=tenant.app_id_uri(config.api_identifier),
             ),
@@ -47,26 +43,21 @@ class B2CPlatform:
         )
         passwords = connector_passwords(config.connector_password_generation)
         current = passwords[config.connector_password_generation]
-        token_validation = {
-            "issuer": tenant.issuer(),
-            "scope": config.api_scope,
-            "jwksUri": tenant.jwks_url(config.policy_id),
-            "metadataUrl": tenant.metadata_url(config.policy_id),
-        }
+        # The web API accepts only access tokens this tenant's user flow issued for it.
+        rules = TokenRules(
+            tenant.issuer(),
+            config.api_scope,
+            tenant.jwks_url(config.policy_id),
+            tenant.metadata_url(config.policy_id),
+            config.policy_id,
+        )
         signup = function(
             BasicAuthCaller(
                 config.connector_username,
                 config.connector_password_generation,
                 {generation: password.result for generation, password in passwords.items()},
             ),
-            # The web API accepts only access tokens this tenant's user flow issued for it.
-            {
-                "issuer": token_validation["issuer"],
-                "audience": apps.web_api_client_id,
-                "scope": token_validation["scope"],
-                "policy": config.policy_id,
-                "jwks_url": token_validation["jwksUri"],
-            },
+            rules.settings(apps.web_api_client_id),
         )
         user_flow = SignupUserFlow(
             "userflow",
@@ -94,9 +85,7 @@ class B2CPlatform:
             ),
             "webApiAppId": apps.web_api_client_id,
             "webApiBaseUrl": signup.web_api_base_url,
-            "tokenValidation": apps.web_api_client_id.apply(
-                lambda audience: {**token_validation, "audience": audience}
-            ),
+            "tokenValidation": rules.output(apps.web_api_client_id),
             "webApiScope": apps.web_api_scope,
             "flowClientId": apps.flow_client_id,
             "flowClientSecret": apps.flow_client_secret,

@@ -11,12 +11,12 @@ from typing import Any
 import pulumi
 import pulumi_azuread as azuread
 
-from components.applications import EXTERNAL_ID_AUDIENCE, Applications, ApplicationsArgs
+from components.applications import EXTERNAL_ID_AUDIENCE, Applications
 from components.external_id_signup import CustomAttributeSpec, ExternalIdSignUp, ExternalIdSignUpArgs
 from components.external_id_tenant import ExternalIdTenant
 from components.flow_connector import oauth_settings
 from components.signup_function import EntraCaller
-from platforms import FunctionFactory
+from platforms import FunctionFactory, TokenRules, applications_args
 from stack_config import EXTERNAL_ID, PLATFORM_NAMES, Attribute, StackConfig
 
 
@@ -31,36 +31,17 @@ class ExternalIdPlatform:
         in_tenant = pulumi.ResourceOptions(providers=[self.provider])
         apps = Applications(
             "externalid",
-            ApplicationsArgs(
-                name_prefix=f"{config.hosting.name_prefix}-{config.stack}",
-                api_scope=config.api_scope,
-                flow_redirect_uris=config.flow_redirect_uris,
-                flow_secret_lifetime_days=config.flow_secret_lifetime_days,
-                flow_secret_rotation=config.flow_secret_rotation,
-                sign_in_audience=EXTERNAL_ID_AUDIENCE,
-                callout_resource_app=True,
-            ),
+            applications_args(config, sign_in_audience=EXTERNAL_ID_AUDIENCE, callout_resource_app=True),
             opts=in_tenant,
             resource_type="b2c-signup:externalid:Applications",
         )
         if apps.callout_client_id is None or apps.callout_application_id is None:
             raise TypeError("the External ID apps lack the extension's resource app")
-        token_validation = {
-            "issuer": tenant.issuer(),
-            "scope": config.api_scope,
-            "jwksUri": tenant.jwks_url(),
-            "metadataUrl": tenant.metadata_url(),
-        }
+        # Access tokens for the web API name no user flow: only issuer, audience and scope decide.
+        rules = TokenRules(tenant.issuer(), config.api_scope, tenant.jwks_url(), tenant.metadata_url())
         signup = function(
             EntraCaller(tenant.tenant_id, apps.callout_client_id, tenant.jwks_url()),
-            # Access tokens for the web API carry no user flow: the flow's name is not checked.
-            {
-                "issuer": token_validation["issuer"],
-                "audience": apps.web_api_client_id,
-                "scope": token_validation["scope"],
-                "policy": "",
-                "jwks_url": token_validation["jwksUri"],
-            },
+            rules.settings(apps.web_api_client_id),
         )
         sign_up = ExternalIdSignUp(
             "signup-flow",
@@ -87,9 +68,7 @@ class ExternalIdPlatform:
             "runUserFlowUrl": apps.test_client_id.apply(tenant.run_user_flow_url),
             "webApiAppId": apps.web_api_client_id,
             "webApiBaseUrl": signup.web_api_base_url,
-            "tokenValidation": apps.web_api_client_id.apply(
-                lambda audience: {**token_validation, "audience": audience}
-            ),
+            "tokenValidation": rules.output(apps.web_api_client_id),
             "webApiScope": apps.web_api_scope,
             "flowClientId": apps.flow_client_id,
             "flowClientSecret": apps.flow_client_secret,
