@@ -34,7 +34,9 @@ from components.credentials import (
 )
 from components.external_id_tenant import ExternalIdTenant
 from components.flow_connector import GLOBAL_REDIRECT
+from components.graph import external_id_model
 from components.graph import model as graph_model
+from components.graph.external_id_model import CustomAttribute
 from components.graph.model import UserAttributeValue
 from components.signup_function import FIRST_GENERATION, Hosting
 
@@ -57,7 +59,6 @@ SAMPLE_TENANTS = frozenset(
         ("contosoexternal", "2b8e4f61-9d3c-4a7b-8e15-6c0f9a2d7b34"),
     }
 )
-CUSTOM_ATTRIBUTE_TYPES = ("string", "boolean", "int64")
 
 
 @dataclass(frozen=True)
@@ -269,13 +270,6 @@ class Attribute:
 
 
 @dataclass(frozen=True)
-class CustomAttribute:
-    name: str
-    data_type: str
-    description: str
-
-
-@dataclass(frozen=True)
 class TenantIdentity:
     settings: B2CSettings
     # The same secret as a secret Output, for the azuread provider's input.
@@ -330,7 +324,6 @@ class StackConfig:
 
 Rule = Callable[[str], str | None]  # why a value is unusable, or None
 _STRICT_INTEGER = re.compile(r"^[+-]?[0-9]+$")
-_CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 
 
 class _Reader:
@@ -475,11 +468,7 @@ def _domains(reader: _Reader) -> tuple[str, ...]:
 
 def _attribute_rules(platform: str) -> ModuleType:
     """The Graph model that owns a platform's attribute rules."""
-    if platform == EXTERNAL_ID:
-        from components.graph import external_id_model
-
-        return external_id_model
-    return graph_model
+    return external_id_model if platform == EXTERNAL_ID else graph_model
 
 
 def _custom_attributes(reader: _Reader) -> tuple[CustomAttribute, ...]:
@@ -487,30 +476,24 @@ def _custom_attributes(reader: _Reader) -> tuple[CustomAttribute, ...]:
     declared: list[CustomAttribute] = []
     for name, spec in reader.mapping(key).items():
         where = f"{NAMESPACE}:{key}.{name}"
-        if not _CUSTOM_NAME.match(str(name)):
-            reader.problems.append(
-                f"{where}: {name!r} is not an attribute name (a letter, then letters and digits, up to 64). "
-                f"Example: pulumi config set --path '{NAMESPACE}:{key}.plan.dataType' string"
-            )
-            continue
+        shown = where if str(name).isidentifier() else f"{NAMESPACE}:{key}.plan"
+        example = f"Example: pulumi config set --path '{shown}.dataType' string"
         if not isinstance(spec, dict) or set(spec) - {"dataType", "description"}:
             reader.problems.append(
-                f"{where} {json.dumps(spec)} must be an object with dataType and/or description. "
-                f"Example: pulumi config set --path '{where}.dataType' string"
+                f"{where} {json.dumps(spec)} must be an object with dataType and/or description. {example}"
             )
             continue
-        data_type = spec.get("dataType", "string")
-        if data_type not in CUSTOM_ATTRIBUTE_TYPES:
-            reader.problems.append(
-                f"{where}.dataType {data_type!r} must be one of {', '.join(CUSTOM_ATTRIBUTE_TYPES)}. "
-                f"Example: pulumi config set --path '{where}.dataType' string"
-            )
+        attribute = CustomAttribute(
+            str(name), spec.get("dataType", "string"), spec.get("description") or str(name)
+        )
+        # The External ID model's own rule for what Graph can create.
+        if found := external_id_model.custom_attribute_problem(
+            attribute.name, attribute.data_type, attribute.description
+        ):
+            field, why = found
+            reader.problems.append(f"{where}{'.' + field if field else ':'} {why}. {example}")
             continue
-        description = spec.get("description") or name
-        if not isinstance(description, str) or len(description) > 256:
-            reader.problems.append(f"{where}.description must be a text of at most 256 characters")
-            continue
-        declared.append(CustomAttribute(str(name), str(data_type), description))
+        declared.append(attribute)
     return tuple(declared)
 
 

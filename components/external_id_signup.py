@@ -21,14 +21,8 @@ import pulumi
 import pulumi_azuread as azuread
 
 from components.graph.custom_extension import CustomExtension
+from components.graph.external_id_model import CustomAttribute
 from components.graph.signup_flow import SignUpFlow
-
-
-@dataclass(frozen=True)
-class CustomAttributeSpec:
-    name: str
-    data_type: str
-    description: str
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class ExternalIdSignUpArgs:
     callout_client_id: pulumi.Input[str]
     callout_application_id: pulumi.Input[str]  # the resource app's resource id (/applications/<id>)
     client_app_ids: Sequence[pulumi.Input[str]]  # the apps whose sign-up runs this flow
-    custom_attributes: Sequence[CustomAttributeSpec] = ()
+    custom_attributes: Sequence[CustomAttribute] = ()
     adopt: bool = False
     # What the extension's validation needs in place first: the apps and their grants.
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)

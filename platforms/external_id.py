@@ -12,7 +12,7 @@ import pulumi
 import pulumi_azuread as azuread
 
 from components.applications import EXTERNAL_ID_AUDIENCE, Applications
-from components.external_id_signup import CustomAttributeSpec, ExternalIdSignUp, ExternalIdSignUpArgs
+from components.external_id_signup import ExternalIdSignUp, ExternalIdSignUpArgs
 from components.external_id_tenant import ExternalIdTenant
 from components.flow_connector import oauth_settings
 from components.signup_function import EntraCaller
@@ -53,9 +53,7 @@ class ExternalIdPlatform:
                 callout_client_id=apps.callout_client_id,
                 callout_application_id=apps.callout_application_id,
                 client_app_ids=[apps.test_client_id, apps.flow_client_id],
-                custom_attributes=[
-                    CustomAttributeSpec(c.name, c.data_type, c.description) for c in config.custom_attributes
-                ],
+                custom_attributes=config.custom_attributes,
                 adopt=config.adopt_existing,
                 depends_on=[apps],
             ),

@@ -7,6 +7,7 @@ external_id_calls.py. Facts: ../shared/reference/external-id-contract.md §1 and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,31 @@ _FIXES: Mapping[str, str] = {
 
 # ---------------------------------------------------------------------------------------------
 # Attributes and their inputs
+
+
+# A custom attribute the stack creates (/identity/userFlowAttributes): its name becomes the last
+# part of its id, extension_<app id>_<name>; External ID's user flows take these data types.
+CUSTOM_ATTRIBUTE_TYPES = ("string", "boolean", "int64")
+_CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+
+
+@dataclass(frozen=True)
+class CustomAttribute:
+    name: str
+    data_type: str = "string"
+    description: str = ""
+
+
+def custom_attribute_problem(name: str, data_type: object, description: object) -> tuple[str, str] | None:
+    """(field, why) when a custom attribute cannot be created as declared, or None; field "" is
+    the attribute's name itself."""
+    if not _CUSTOM_NAME.match(name):
+        return "", f"{name!r} is not an attribute name (a letter, then letters and digits, up to 64)"
+    if data_type not in CUSTOM_ATTRIBUTE_TYPES:
+        return "dataType", f"{data_type!r} must be one of {', '.join(CUSTOM_ATTRIBUTE_TYPES)}"
+    if not isinstance(description, str) or len(description) > 256:
+        return "description", "must be a text of at most 256 characters"
+    return None
 
 
 def is_known_attribute(attribute_id: str) -> bool:
