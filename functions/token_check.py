@@ -153,6 +153,7 @@ class SigningKeys:
         with self._lock:
             if self._fresh() and kid in self._keys:
                 return self._keys[kid]
+            self._give_up_an_overdue_fetch()
             event = self._in_flight or self._start_fetch()
             if event is None:  # a fresh set without it, refreshed too recently to ask again
                 return None
@@ -177,6 +178,20 @@ class SigningKeys:
         elapsed = self.clock() - (self._failed_at or self.clock())
         return max(1, math.ceil(self.failure_cooldown - elapsed))
 
+    def _give_up_an_overdue_fetch(self) -> None:
+        """A fetch past its budget counts as failed: its thread may still wait on a peer that
+        trickles its status line or headers (a per-read timeout restarts with every byte), and
+        while it is in flight no other fetch would start. Called with the lock held."""
+        event, started = self._in_flight, self._attempted_at
+        if event is None or started is None or self.clock() - started <= self.fetch_budget:
+            return
+        self._failed_at = self.clock()
+        self._failure = (
+            f"the signing keys did not arrive within the fetch's {self.fetch_budget:g} s: given up"
+        )
+        self._in_flight = None
+        event.set()
+
     def _start_fetch(self) -> threading.Event | None:
         """A new fetch (its event), None when the set is fresh and may not be refreshed yet, or
         KeysUnavailableError while a failure is remembered. Called with the lock held."""
@@ -196,15 +211,17 @@ class SigningKeys:
             keys = parse_key_set(self._fetch(self.url, self.fetch_budget, self.clock))
         except Exception as exc:  # noqa: BLE001 - any failure to get keys is the same 503
             with self._lock:
-                self._failed_at = self.clock()
-                self._failure = f"the signing keys could not be fetched ({type(exc).__name__})"
+                if self._in_flight is event:  # not a fetch already given up on
+                    self._failed_at = self.clock()
+                    self._failure = f"the signing keys could not be fetched ({type(exc).__name__})"
         else:
             with self._lock:
                 # Replaced, not merged: a key the tenant no longer publishes is gone.
                 self._keys, self._fetched_at, self._failed_at = keys, self.clock(), None
         finally:
             with self._lock:
-                self._in_flight = None
+                if self._in_flight is event:
+                    self._in_flight = None
             event.set()
 
 

@@ -35,6 +35,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -146,6 +147,15 @@ def interpret(
     return Verdict(2, f"HTTP {status} with action {action!r}: not a valid reply at step {step}.")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib follows a 301/302/303 answering a POST with a GET that keeps the Authorization
+    header, to whatever origin the Location names: the deployed connector's password would go
+    along. A redirect is shown as the answer instead."""
+
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None
+
+
 def _post(
     url: str, body: dict[str, Any], headers: dict[str, str], timeout: float
 ) -> tuple[int, str, bytes] | Verdict:
@@ -157,10 +167,18 @@ def _post(
     )
     try:
         try:
-            reply = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+            reply = urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout)
         except urllib.error.HTTPError as refused:  # a 4xx/5xx is an answer the tenant reads too
             reply = refused
         with reply:
+            if 300 <= reply.status < 400:
+                where = urllib.parse.urlsplit(urllib.parse.urljoin(url, reply.headers.get("Location", "")))
+                return Verdict(
+                    2,
+                    f"HTTP {reply.status}: {url} answered with a redirect ({reply.status}) to "
+                    f"{where.scheme}://{where.netloc}: not followed (the tenant does not follow one either, and "
+                    "the credentials stay where they were sent).",
+                )
             return reply.status, reply.headers.get("Content-Type", ""), reply.read()
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)

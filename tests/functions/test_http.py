@@ -221,3 +221,40 @@ def test_the_local_server_logs_admitted_sign_ups(server_factory: type[LocalServe
     running = server_factory(SERVER_ENV)
     assert simulate(running.url, "--email", "jane@contoso.com").returncode == 0
     assert "signup decision=admitted" in running.stop()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_the_simulator_never_follows_a_redirect_with_the_credentials(status: int) -> None:
+    """The smoke test sends the deployed connector password: a reply that points elsewhere gets
+    nothing, and the simulator says where it pointed (origin only)."""
+    from tools import simulate_signup
+    from tools.loopback import JsonHandler, serve
+
+    seen: list[str | None] = []
+
+    class Stranger(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server method name
+            seen.append(self.headers.get("Authorization"))
+            self.answer(200, {"version": "1.0.0", "action": "Continue"})
+
+        do_POST = do_GET  # noqa: N815
+
+    class Redirecting(JsonHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer(status, None, {"Location": f"{stranger.origin}/steal?sas=secret-sig"})
+
+    stranger, redirecting = serve(Stranger), serve(Redirecting)
+    try:
+        verdict = simulate_signup.simulate(
+            f"{redirecting.origin}/api/validate-signup",
+            simulate_signup.signup_claims("jane@contoso.com", "PostAttributeCollection", "c"),
+            "b2c-connector",
+            "Sm0ke-Passw0rd",
+        )
+    finally:
+        redirecting.stop()
+        stranger.stop()
+    assert seen == []
+    assert verdict.exit_code == 2 and f"redirect ({status}) to {stranger.origin}" in verdict.text
+    assert "secret-sig" not in verdict.text

@@ -239,3 +239,29 @@ def test_a_token_without_a_kid_is_401_without_a_fetch(double: JwksDouble, clock:
     token = jwt.encode(claims(), double.keys[double.kid], algorithm="RS256")
     assert status(check(keys_for(double, clock)), token) == 401
     assert double.fetches == 0
+
+
+def test_a_fetch_that_outlives_its_budget_is_given_up_and_tried_again(clock: VirtualClock) -> None:
+    """A peer that trickles its status line or headers is held only by per-read timeouts: the fetch
+    thread may run on long past its budget. It is given up then, so new fetches are not blocked."""
+    release, calls = threading.Event(), []
+
+    def stuck(_url: str, _budget: float, _clock: Any) -> bytes:
+        calls.append(clock.now())
+        release.wait(5)
+        raise OSError("the peer went away")
+
+    keys = SigningKeys("https://keys.example/jwks", clock=clock.now, fetch=stuck)
+    try:
+        with pytest.raises(KeysUnavailableError, match="did not arrive"):
+            keys.key("k1", SHORT_WAIT)
+        clock.advance(keys.fetch_budget + 1)
+        with pytest.raises(KeysUnavailableError, match="given up") as raised:
+            keys.key("k1", SHORT_WAIT)
+        assert raised.value.retry_after == keys.failure_cooldown and len(calls) == 1
+        clock.advance(keys.failure_cooldown)
+        with pytest.raises(KeysUnavailableError):
+            keys.key("k1", SHORT_WAIT)
+        assert len(calls) == 2  # a new fetch, though the first has still not ended
+    finally:
+        release.set()
