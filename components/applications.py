@@ -74,6 +74,10 @@ class Applications(pulumi.ComponentResource):
         super().__init__(resource_type, name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
+        # An app whose App ID URI an ApplicationIdentifierUri sets: left to itself, the app's next
+        # update would write its own (empty) identifierUris and remove the URI (azuread's docs;
+        # pulumi/pulumi-azuread#1036), and with it the scope and the extension's token audience.
+        self._uris_set_elsewhere = pulumi.ResourceOptions(parent=self, ignore_changes=["identifierUris"])
         # Microsoft Graph's principal exists in every tenant: read it, never manage (or delete) it.
         self._graph_sp = azuread.get_service_principal_output(
             client_id=MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -126,7 +130,7 @@ class Applications(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=self._child,
+            opts=self._child if args.api_identifier_uri else self._uris_set_elsewhere,
         )
         if args.api_identifier_uri:
             return web_api, scope_id, args.api_identifier_uri
@@ -252,7 +256,7 @@ class Applications(pulumi.ComponentResource):
                     ],
                 )
             ],
-            opts=self._child,
+            opts=self._uris_set_elsewhere,
         )
         principal = self._principal("callout", callout)
         # Admin consent to an application permission is an app role assignment; without it Entra

@@ -58,7 +58,9 @@ class ExternalIdSignUp(pulumi.ComponentResource):
                 display_name=spec.name,
                 data_type=spec.data_type,
                 description=spec.description,
-                opts=child,
+                # The tenant's, not the stack's: every user's value of it goes with it, and other
+                # stacks' flows may collect it. A destroy leaves it (README, what stays behind).
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             ).id
             for spec in args.custom_attributes
         }

@@ -55,7 +55,7 @@ class ExternalIdPlatform:
                 client_app_ids=[apps.test_client_id, apps.flow_client_id],
                 custom_attributes=config.custom_attributes,
                 adopt=config.adopt_existing,
-                depends_on=[apps],
+                depends_on=[apps, signup],  # the code too: the flow goes live at its attach
             ),
             opts=in_tenant,
         )

@@ -77,6 +77,10 @@ def test_apps_are_the_external_tenants_own(stack: Run) -> None:
     assert web["api"]["requestedAccessTokenVersion"] == 2 and "identifierUris" not in web
     (scope,) = web["api"]["oauth2PermissionScopes"]
     assert scope["value"] == "access" and scope["type"] == "Admin" and scope["enabled"] is True
+    # Set by its own resource: the app itself must not write (and so remove) it on a later update.
+    assert named(stack, "externalid-web-api").ignore_changes == ["identifierUris"]
+    assert named(stack, "externalid-callout").ignore_changes == ["identifierUris"]
+    assert named(stack, "externalid-flow-client").ignore_changes == []
     uri = named(stack, "externalid-web-api-uri").inputs
     web_client = stack.outputs["webApiAppId"]
     assert uri["identifierUri"] == f"api://{web_client}"
@@ -159,6 +163,7 @@ def test_the_sign_up_flow_collects_links_and_attaches(stack: Run) -> None:
     assert flow.inputs["display_name"] == "signupsignin"
     attribute = stack.one("azuread:index/userFlowAttribute:UserFlowAttribute")
     assert attribute.inputs == {"displayName": "plan", "dataType": "string", "description": "Your plan"}
+    assert attribute.retain_on_delete  # the tenant's, with every user's value of it
     ids = [a["attribute_id"] for a in flow.inputs["attributes"]]
     assert (
         ids[:3] == ["email", "givenName", "city"]
@@ -185,6 +190,9 @@ def test_the_sign_up_flow_collects_links_and_attaches(stack: Run) -> None:
     )
     assert flow.inputs["extension_id"] == stack.outputs["customExtensionId"]
     assert extension.urn in flow.dependencies  # so destroy detaches (deletes the flow) first
+    # Live only once the function's code is published: before, every sign-up would fail closed.
+    code = stack.one("pulumi-python:dynamic/azure:FunctionCodeDeployment")
+    assert code.urn in flow.dependencies and code.urn in extension.dependencies
 
 
 def test_outputs_point_at_the_external_tenant(stack: Run) -> None:

@@ -75,6 +75,26 @@ TENANT_UNIQUE_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# Keys that create what belongs to the tenant rather than the stack: a second stack declaring the
+# same again fails (a custom attribute's id is derived from its name), and destroying it would
+# take the tenant's object with it.
+TENANT_WIDE_KEYS = ("b2c-signup:customAttributes",)
+
+
+def tenant_wide_problem(config: Mapping[str, object]) -> str | None:
+    """Why a stack with this config cannot be copied into another of the same tenant, or None."""
+    for key in TENANT_WIDE_KEYS:
+        value = config.get(key)
+        if value not in (None, "", "{}", {}):
+            return (
+                f"the template sets {key}, which creates the tenant's own custom attributes: a copy would "
+                "declare them a second time. Copy a stack without it, and collect the attributes there by "
+                "their full id (extension_<appId>_<name>, Entra admin center > External Identities > "
+                "Custom user attributes)"
+            )
+    return None
+
+
 def demo_config(name: str, platform: str = DEFAULT_PLATFORM) -> dict[str, str]:
     """Keys that must differ from the template stack's: the tenant may be shared, and what
     TENANT_UNIQUE_KEYS names is unique in a tenant."""

@@ -26,6 +26,7 @@ from tools.demos import (
     demo_config,
     demo_tags,
     parse_ttl,
+    tenant_wide_problem,
 )
 from tools.pulumi_cli import workspace
 
@@ -78,6 +79,8 @@ def new_demo(
     platform, _secret = copied.get(PLATFORM_KEY, (DEFAULT_PLATFORM, False))
     # Before create: a template with an unknown platform creates nothing.
     unique = demo_config(name, str(platform or DEFAULT_PLATFORM))
+    if problem := tenant_wide_problem({key: value for key, (value, _secret) in copied.items()}):
+        raise ValueError(problem)
     backend.create(name)
     copied.update({key: (value, False) for key, value in unique.items()})
     backend.set_config(name, copied)

@@ -15,6 +15,7 @@ run components and the program on the same mocks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -93,6 +94,8 @@ class Registered:
     dependencies: list[str]
     additional_secret_outputs: list[str]
     provider: str
+    ignore_changes: list[str] = dataclasses.field(default_factory=list)
+    retain_on_delete: bool = False
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -238,6 +241,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     provider=request.provider,
+                    ignore_changes=list(request.ignoreChanges),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

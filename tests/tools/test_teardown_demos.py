@@ -639,3 +639,19 @@ def test_tags_are_read_only_within_the_listing_budget() -> None:
     assert status == 1
     assert [stack for call, stack in backend.calls if call == "destroy"] == ["a-pilot", "b-pilot", "c-pilot"]
     assert any("d-pilot" in line and "listing budget" in line for line in said)
+
+
+def test_a_template_that_creates_tenant_wide_attributes_makes_no_demo() -> None:
+    """A custom attribute is the tenant's: a demo declaring it again would fail to create it
+    (and, destroyed, would take every user's value with it)."""
+    backend = ExternalIdTemplate()
+    backend.stacks["ciam"]["config"]["b2c-signup:customAttributes"] = (
+        '{"plan": {"dataType": "string"}}',
+        False,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"b2c-signup:customAttributes, which creates the tenant's own custom attributes.*extension_<appId>_<name>",
+    ):
+        new_demo.new_demo(backend, "ciam-pilot", "7d", "ciam", NOW)
+    assert "ciam-pilot" not in backend.stacks
