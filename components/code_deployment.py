@@ -206,7 +206,7 @@ class _Publisher:
     def _json(self, reply: httpx.Response, action: str, kind: type) -> Any:
         try:
             found = reply.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's limit is no status either
             found = None
             problem = "not JSON"
         else:
@@ -339,10 +339,12 @@ class _Publisher:
                         await self._send("GET", details, "reading the log"), "reading the log", list
                     )
                     lines += [
-                        d.get("message", "") for d in more if isinstance(d, dict) and d.get("type") == 2
+                        str(d.get("message") or "")
+                        for d in more
+                        if isinstance(d, dict) and d.get("type") == 2
                     ]
                 if entry.get("type") == 2:
-                    lines.append(entry.get("message", ""))
+                    lines.append(str(entry.get("message") or ""))
             lines = [line for line in lines if line] or [
                 str(e.get("message", "")) for e in entries[-1:] if isinstance(e, dict)
             ]

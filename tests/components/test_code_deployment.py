@@ -170,7 +170,11 @@ def test_the_token_goes_only_to_the_apps_own_scm_origin(
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
-    [(b"<html>Service Unavailable</html>", "not JSON"), (["a", "list"], "not a deployment status")],
+    [
+        (b"<html>Service Unavailable</html>", "not JSON"),
+        (["a", "list"], "not a deployment status"),
+        (b"[" * 100_000, "not JSON"),  # nested past the parser's recursion limit
+    ],
 )
 def test_a_status_reply_that_is_not_a_status_is_a_clear_error(
     kudu: OneDeployDouble, package: Path, body: Any, fragment: str
@@ -219,3 +223,13 @@ def test_an_unknown_terminal_status_fails_fast_with_its_text(
     with pytest.raises(OneDeployError, match=rf"status {code} {text}"):
         provider().create(inputs(kudu, package))
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("message", [{"code": 5, "text": "disk full"}, 42, ["a", "b"]])
+def test_a_log_message_that_is_not_text_is_shown_not_a_traceback(
+    kudu: OneDeployDouble, package: Path, message: Any
+) -> None:
+    kudu.outcome, kudu.failure_message = "failure", message
+    with pytest.raises(OneDeployError, match=r"The deployment .* failed: ") as raised:
+        provider().create(inputs(kudu, package))
+    assert str(message)[:10] in str(raised.value)
