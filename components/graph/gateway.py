@@ -459,7 +459,7 @@ class GraphGateway:
                 reason = f"the connection failed ({type(exc).__name__})"
             except _NotFollowedError as refused:
                 raise GraphError(
-                    f"While {describe}, Microsoft Graph answered with {self._excerpt(refused.what)}: not followed, "
+                    f"While {describe}, Microsoft Graph answered with {self.excerpt(refused.what)}: not followed, "
                     f"because {refused.why}.",
                     refused.status,
                 ) from None
@@ -490,12 +490,12 @@ class GraphGateway:
                 if failure.retry_after is not None and retry_after is not None:
                     reason += f" (Retry-After {max(retry_after, 0):.0f} s)"
                 elif failure.retry_after is not None:
-                    reason += f" (Retry-After {self._excerpt(failure.retry_after)!r} not understood: backed off by itself)"
+                    reason += f" (Retry-After {self.excerpt(failure.retry_after)!r} not understood: backed off by itself)"
             except ClientAuthenticationError as exc:
                 said = redact(str(exc.message or exc), self._secrets)
                 raise GraphError(
                     f"Could not get a Microsoft Graph token for {self.settings.describe_identity()} while {describe}: "
-                    f"{self._excerpt(said.splitlines()[0] if said else '')}. Check b2c-signup:tenantId, "
+                    f"{self.excerpt(said.splitlines()[0] if said else '')}. Check b2c-signup:tenantId, "
                     "b2c-signup:b2cClientId and b2c-signup:b2cClientSecret.",
                     401,
                 ) from None
@@ -535,41 +535,43 @@ class GraphGateway:
 
     # -- errors, worded for the person running `pulumi up`, with nothing secret in them ------------
 
-    def _excerpt(self, text: str) -> str:
+    def excerpt(self, text: str) -> str:
+        """A text Graph sent, as an error may show it: redacted, on one line, cut
+        (components/redaction.py). For the calls modules that word errors of their own."""
         return excerpt(text, self._secrets)
 
     def _status(self, failure: _GraphReplyError) -> str:
         """`400 Code`, with what Microsoft support needs to find the request."""
-        trace = ", ".join(f"{name} {self._excerpt(value)}" for name, value in failure.trace)
-        return f"{failure.status} {self._excerpt(failure.code)}".strip() + (f"; {trace}" if trace else "")
+        trace = ", ".join(f"{name} {self.excerpt(value)}" for name, value in failure.trace)
+        return f"{failure.status} {self.excerpt(failure.code)}".strip() + (f"; {trace}" if trace else "")
 
     def _said(self, failure: _GraphReplyError, lead: str) -> str:
         """What an error reply says: its message, field and details, or its text when it is not
         Graph's envelope."""
         if failure.raw or not (failure.code or failure.message or failure.details):
-            return f"{lead}{self._excerpt(failure.raw) or 'an empty reply'}"
-        parts = [self._excerpt(failure.message)]
+            return f"{lead}{self.excerpt(failure.raw) or 'an empty reply'}"
+        parts = [self.excerpt(failure.message)]
         if failure.target:
-            parts.append(f"(field: {self._excerpt(failure.target)})")
+            parts.append(f"(field: {self.excerpt(failure.target)})")
         for code, message, target in failure.details:
             if (message, target) in ((failure.message, failure.target), ("", "")) and not code:
                 continue
-            detail = ": ".join(p for p in (self._excerpt(code), self._excerpt(message)) if p)
-            parts.append(f"[{detail}{f' (field: {self._excerpt(target)})' if target else ''}]")
+            detail = ": ".join(p for p in (self.excerpt(code), self.excerpt(message)) if p)
+            parts.append(f"[{detail}{f' (field: {self.excerpt(target)})' if target else ''}]")
         said = " ".join(p for p in parts if p)
         return f"{lead}{said}" if said else ""
 
     def _unreadable(self, reply: _UnreadableReplyError) -> str:
-        came = self._excerpt(reply.raw)
+        came = self.excerpt(reply.raw)
         return (
-            f"Microsoft Graph answered {reply.status} with a reply that could not be read ({self._excerpt(reply.problem)})"
+            f"Microsoft Graph answered {reply.status} with a reply that could not be read ({self.excerpt(reply.problem)})"
             + (f": {came}" if came else "")
         )
 
     def _shape_error(self, value: Any, describe: str, what: str, expected: str) -> GraphError:
         return GraphError(
             f"While {describe}, Microsoft Graph answered with {what} that could not be read (expected {expected}, "
-            f"got {_kind(value)}): {self._excerpt(json.dumps(value))}."
+            f"got {_kind(value)}): {self.excerpt(json.dumps(value))}."
         )
 
     def _error(self, describe: str, permission: str, failure: _GraphReplyError) -> GraphError:
@@ -636,7 +638,7 @@ class GraphGateway:
 
     def _stop_listing(self, describe: str, why: str) -> NoReturn:
         raise GraphError(
-            f"Gave up {describe}: Microsoft Graph's listing would not end, {self._excerpt(why)}. Run the command "
+            f"Gave up {describe}: Microsoft Graph's listing would not end, {self.excerpt(why)}. Run the command "
             "again; if it persists, check b2c-signup:graphEndpoint and any proxy between."
         )
 

@@ -301,3 +301,30 @@ def test_a_reply_of_the_wrong_shape_is_an_error_naming_the_part(ready: GraphDoub
         GraphError, match=r"reading custom extension .*clientConfiguration.*expected a JSON object"
     ):
         provider.read(created.id, created.outs)
+
+
+def test_what_validation_reports_is_redacted_like_any_reply() -> None:
+    """Graph's findings are shown in the error: a secret echoed in them is not."""
+    from components.graph.external_id_calls import ExternalIdCalls
+    from components.graph.gateway import GraphGateway
+    from tests.doubles.scripted_graph import Reply, ScriptedGraph
+
+    canary = "Canary-Client-Secret~9f3"
+    finding = {
+        "code": f"ServicePrincipalNotFound {canary}",
+        "message": f"No principal for {canary}.\nsecond line",
+    }
+    with ScriptedGraph() as scripted:
+        scripted.script(
+            "POST",
+            r"validateAuthenticationConfiguration$",
+            Reply(200, {"errors": [finding], "warnings": []}),
+            repeat=True,
+        )
+
+        async def validate(gateway: GraphGateway) -> None:
+            await ExternalIdCalls(gateway).validate_extension("e1", "'gate' (e1)", bound=1)
+
+        with pytest.raises(GraphError) as failure:
+            scripted.run(validate, secrets=(canary,), clock=VirtualClock())
+    assert canary not in str(failure.value) and "ServicePrincipalNotFound" in str(failure.value)
