@@ -41,11 +41,12 @@ from components.graph.model import UserAttributeValue
 from components.signup_function import FIRST_GENERATION, Hosting
 
 # The allowlist is validated by the very rule the function applies at run time.
-from functions import signup_rules
+from functions import app_settings, signup_rules
 
 NAMESPACE = CONFIG_NAMESPACE
 DEFAULT_REDIRECT_URI = GLOBAL_REDIRECT
-B2C, EXTERNAL_ID = "b2c", "externalId"
+# The platform ids, as the function reads them from SIGNUP_PLATFORM: one spelling for both.
+B2C, EXTERNAL_ID = app_settings.PLATFORM_B2C, app_settings.PLATFORM_EXTERNAL_ID
 PLATFORMS = (B2C, EXTERNAL_ID)
 PLATFORM_NAMES = {B2C: "Azure AD B2C", EXTERNAL_ID: "Entra External ID"}
 # Namespaces of the providers the program uses: a key there is theirs, never a misspelling of ours.

@@ -10,11 +10,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pulumi
 from identities import BootstrapArgs, build
 
+from functions.app_settings import PLATFORM_B2C
+
 config = pulumi.Config()
 build(
     BootstrapArgs.validated(
         repository=config.require("githubRepository"),
-        platform=config.get("platform") or "b2c",
+        platform=config.get("platform") or PLATFORM_B2C,
         # tenantId was b2cTenantId before External ID: existing stacks keep working.
         tenant_id=config.get("tenantId") or "",
         legacy_tenant_id=config.get("b2cTenantId") or "",

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from functions import app_settings
 from tools import FUNCTIONS_DIR
 
 TARGET_P99_US = 1000.0
@@ -192,7 +193,7 @@ def _entra_fixture() -> tuple[Any, Any, dict[str, str]]:
 
     server = serve(Keys)
     settings = {
-        "SIGNUP_PLATFORM": "externalId",
+        app_settings.SIGNUP_PLATFORM: app_settings.PLATFORM_EXTERNAL_ID,
         "ENTRA_TENANT_ID": ENTRA_TENANT,
         "ENTRA_CALLOUT_AUDIENCE": ENTRA_AUDIENCE,
         "ENTRA_JWKS_URL": f"{server.origin}/keys",
@@ -312,7 +313,7 @@ def _import_seconds(module: str, settings: dict[str, str] | None = None) -> floa
 
 # External ID's settings for an import (nothing is fetched at start-up, so no server is needed).
 IMPORT_ENTRA = {
-    "SIGNUP_PLATFORM": "externalId",
+    app_settings.SIGNUP_PLATFORM: app_settings.PLATFORM_EXTERNAL_ID,
     "ENTRA_TENANT_ID": ENTRA_TENANT,
     "ENTRA_CALLOUT_AUDIENCE": ENTRA_AUDIENCE,
     "ENTRA_JWKS_URL": "https://login.example/keys",

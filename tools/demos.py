@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from functions.app_settings import PLATFORM_B2C, PLATFORM_EXTERNAL_ID
+
 DEMO_TAG = "b2c-signup:demo"
 EXPIRES_TAG = "b2c-signup:expires"
 # Never torn down, and never a demo's name, whatever the tags say.
@@ -63,15 +65,16 @@ def demo_tags(expires: datetime) -> dict[str, str]:
 
 
 # The stack's identity platform (stack_config owns the key; absent means b2c). This module stays
-# free of the program's imports: tools/up.sh loads it before anything else is installed.
+# free of the program's installed imports (functions.app_settings is plain data): tools/up.sh
+# loads it before anything else is installed.
 PLATFORM_KEY = "b2c-signup:platform"
-DEFAULT_PLATFORM = "b2c"
+DEFAULT_PLATFORM = PLATFORM_B2C
 # What must differ between two stacks sharing a tenant, by platform: the user flow's name (B2C's
 # policy id, External ID's sign-up flow display name) and B2C's App ID URI path. External ID App
 # ID URIs are api://<appId>, unique by themselves, and apiIdentifier is refused there.
 TENANT_UNIQUE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "b2c": ("b2c-signup:userFlowName", "b2c-signup:apiIdentifier"),
-    "externalId": ("b2c-signup:userFlowName",),
+    PLATFORM_B2C: ("b2c-signup:userFlowName", "b2c-signup:apiIdentifier"),
+    PLATFORM_EXTERNAL_ID: ("b2c-signup:userFlowName",),
 }
 
 

@@ -39,6 +39,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from functions import app_settings
 from tools import FUNCTIONS_DIR
 from tools import simulate_signup as local_entra
 
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--platform",
-        choices=local_entra.PLATFORMS,
+        choices=app_settings.PLATFORMS,
         help="the gate's protocol (default: SIGNUP_PLATFORM, else b2c)",
     )
     parser.add_argument(
@@ -207,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in local_settings(functions_dir).items():
         os.environ.setdefault(key, value)
     if args.platform:
-        os.environ["SIGNUP_PLATFORM"] = args.platform
+        os.environ[app_settings.SIGNUP_PLATFORM] = args.platform
     documents = {}
-    if os.environ.get("SIGNUP_PLATFORM") == "externalId":
+    if os.environ.get(app_settings.SIGNUP_PLATFORM) == app_settings.PLATFORM_EXTERNAL_ID:
         path, jwks = local_tenant(origin, args.local_key)
         documents[path] = jwks
     app = load_app(functions_dir)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from functions.app_settings import PLATFORM_B2C, PLATFORM_EXTERNAL_ID, PLATFORMS
 from tools import PROJECT_DIR
 
 STEPS = ("PostAttributeCollection", "PostFederationSignup")
@@ -62,7 +63,6 @@ def step_claim(text: str) -> str:
 B2C_TIMEOUT_SECONDS = 20.0
 # Entra waits at most 2 s for a custom extension; a slower gate fails there whatever it answers.
 ENTRA_TIMEOUT_SECONDS = 2.0
-PLATFORMS = ("b2c", "externalId")
 
 # The local stand-in for an External ID tenant: tools.serve trusts this key for this tenant and
 # audience, and this command signs with it. Only the claims Entra puts in the callout's token.
@@ -359,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="the validate-signup URL")
     parser.add_argument("--email", required=True)
-    parser.add_argument("--platform", choices=PLATFORMS, default="b2c", help="b2c (default) or externalId")
+    parser.add_argument(
+        "--platform", choices=PLATFORMS, default=PLATFORM_B2C, help="b2c (default) or externalId"
+    )
     parser.add_argument("--locale", default="en-US", help="the sign-up page's language (default en-US)")
     parser.add_argument(
         "--step",
@@ -383,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"--url {args.url!r} must be an http(s) URL, e.g. https://<app>.azurewebsites.net/api/validate-signup"
         )
-    if args.platform == "externalId":
+    if args.platform == PLATFORM_EXTERNAL_ID:
         token = args.token or mint_local_token(local_signing_key(args.local_key), args.tenant_id)
         verdict = simulate_callout(
             url=args.url,

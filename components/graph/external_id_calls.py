@@ -346,7 +346,9 @@ class ExternalIdCalls:
             if not findings:
                 return
             # What Graph wrote is shown, so it passes the gateway's redaction like any reply.
-            findings = [rules.Finding(self.graph.excerpt(f.code), self.graph.excerpt(f.message)) for f in findings]
+            findings = [
+                rules.Finding(self.graph.excerpt(f.code), self.graph.excerpt(f.message)) for f in findings
+            ]
             wait = deadline.pause(attempt)
             if rules.findings_are_final(findings) or not limit.allows(wait):
                 raise GraphError(rules.validation_failure(extension, findings, limit.elapsed()), 400)

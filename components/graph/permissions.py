@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from functions.app_settings import PLATFORM_B2C, PLATFORM_EXTERNAL_ID
+
 APPLICATIONS = "Application.ReadWrite.All"
 APPLICATIONS_READ = "Application.Read.All"
 CONSENT = "DelegatedPermissionGrant.ReadWrite.All"
@@ -22,7 +24,7 @@ APP_ROLE_ASSIGNMENTS = "AppRoleAssignment.ReadWrite.All"
 
 # What the deployment identity needs in the tenant, by platform; the previewer only reads.
 DEPLOYER: Mapping[str, tuple[str, ...]] = {
-    "b2c": (APPLICATIONS, CONNECTORS, USER_FLOWS, CONSENT),
-    "externalId": (APPLICATIONS, EXTENSIONS, EVENT_FLOWS, USER_FLOWS, APP_ROLE_ASSIGNMENTS, CONSENT),
+    PLATFORM_B2C: (APPLICATIONS, CONNECTORS, USER_FLOWS, CONSENT),
+    PLATFORM_EXTERNAL_ID: (APPLICATIONS, EXTENSIONS, EVENT_FLOWS, USER_FLOWS, APP_ROLE_ASSIGNMENTS, CONSENT),
 }
 PREVIEWER: tuple[str, ...] = (APPLICATIONS_READ,)
