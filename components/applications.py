@@ -14,7 +14,7 @@ lookup of Microsoft Graph's principal, then talks to the tenant, never the subsc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +22,7 @@ import pulumi
 import pulumi_azuread as azuread
 import pulumi_random as random
 
-from components.b2c_tenant import JWT_MS
+from components.b2c_tenant import JWT_MS, scope_uri
 
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Microsoft Graph's delegated permission ids for the OpenID Connect scopes (the same in every tenant).
@@ -45,9 +45,10 @@ class ApplicationsArgs:
     flow_redirect_uris: Sequence[str]
     flow_secret_lifetime_days: int
     flow_secret_rotation: str
+    # The web API's App ID URI (the tenant's rule): fixed, and set on the app (B2C), or made from
+    # the app's client id, and set by a resource of its own after the app (External ID).
+    api_identifier_uri: str | Callable[[str], str]
     sign_in_audience: str = B2C_AUDIENCE
-    # The web API's App ID URI; None gives it api://<its client id> (External ID).
-    api_identifier_uri: str | None = None
     # External ID: register the custom extension's resource app too.
     callout_resource_app: bool = False
 
@@ -89,7 +90,9 @@ class Applications(pulumi.ComponentResource):
         self._consent(web_api, flow, test)
 
         self.web_api_client_id = web_api.client_id
-        self.web_api_scope = pulumi.Output.concat(app_id_uri, "/", args.api_scope)
+        self.web_api_scope = pulumi.Output.from_input(app_id_uri).apply(
+            lambda uri: scope_uri(uri, args.api_scope)
+        )
         self.flow_client_id = flow.client_id
         self.flow_client_secret = pulumi.Output.secret(secret.value)
         self.flow_redirect_uris = pulumi.Output.from_input(list(args.flow_redirect_uris))
@@ -116,7 +119,7 @@ class Applications(pulumi.ComponentResource):
             f"{self._name}-web-api",
             display_name=f"{args.name_prefix} web API",
             sign_in_audience=args.sign_in_audience,
-            identifier_uris=[args.api_identifier_uri] if args.api_identifier_uri else None,
+            identifier_uris=[uri_rule] if isinstance(uri_rule := args.api_identifier_uri, str) else None,
             api=azuread.ApplicationApiArgs(
                 requested_access_token_version=2,  # user flows refuse apps that ask for v1 tokens
                 oauth2_permission_scopes=[
@@ -130,15 +133,15 @@ class Applications(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=self._child if args.api_identifier_uri else self._uris_set_elsewhere,
+            opts=self._child if isinstance(uri_rule, str) else self._uris_set_elsewhere,
         )
-        if args.api_identifier_uri:
-            return web_api, scope_id, args.api_identifier_uri
-        # api://<client id> names the app by itself: set after the app exists, by its own resource.
+        if isinstance(uri_rule, str):
+            return web_api, scope_id, uri_rule
+        # A URI that names the app's client id can only be set once the app exists.
         uri = azuread.ApplicationIdentifierUri(
             f"{self._name}-web-api-uri",
             application_id=web_api.id,
-            identifier_uri=pulumi.Output.concat("api://", web_api.client_id),
+            identifier_uri=web_api.client_id.apply(uri_rule),
             opts=self._child,
         )
         return web_api, scope_id, uri.identifier_uri

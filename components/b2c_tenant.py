@@ -3,8 +3,8 @@ OpenID endpoints of a user flow, App ID URIs and scopes, the "Run user flow" URL
 
 Pure, standard library only: stack config, the components, the Power Automate connector and the
 Graph model all take these from here, so a custom login domain or a flow name reaches every URL
-the same way. A second identity platform (Entra External ID: <tenant>.ciamlogin.com, no policy in
-the path) would be a sibling of B2CTenant with the same methods.
+the same way. Entra External ID's tenant (components/external_id_tenant.py: <tenant>.ciamlogin.com,
+no policy in the path) is a sibling of B2CTenant with the same methods.
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ def policy_id(name: str) -> str:
 def segment_problem(value: str) -> str | None:
     """An App ID URI path or scope name: one URI path segment."""
     return None if _SEGMENT.match(value) else "must be one URI path segment (letters, digits, '.', '-', '_')"
+
+
+def scope_uri(app_id_uri: str, scope: str) -> str:
+    """A scope's full name, as clients ask for it: the API's App ID URI, then the scope (both
+    platforms; Entra takes the last path segment as the scope)."""
+    return f"{app_id_uri}/{scope}"
 
 
 def host_problem(host: str) -> str | None:
@@ -88,7 +94,7 @@ class B2CTenant:
         return f"https://{self.domain}/{identifier}"
 
     def scope_uri(self, identifier: str, scope: str) -> str:
-        return f"{self.app_id_uri(identifier)}/{scope}"
+        return scope_uri(self.app_id_uri(identifier), scope)
 
     def run_user_flow_url(self, policy: str, client_id: str, redirect_uri: str = JWT_MS) -> str:
         """What the portal's "Run user flow" opens: an ID token sent to jwt.ms."""

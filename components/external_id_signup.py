@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_azuread as azuread
 
 from components.graph.custom_extension import CustomExtension
-from components.graph.external_id_model import CustomAttribute
+from components.graph.external_id_model import CustomAttribute, callout_resource_id
 from components.graph.signup_flow import SignUpFlow
 
 
@@ -64,10 +63,10 @@ class ExternalIdSignUp(pulumi.ComponentResource):
             ).id
             for spec in args.custom_attributes
         }
-        # api://<function host>/<client id>: Entra asks for a token to it, and the function checks
-        # the token's audience (1003014/1003015 when it does not match the target's host).
+        # Entra asks for a token to it, and the function checks the token's audience (1003014 or
+        # 1003015 when its host is not the target's).
         resource_id = pulumi.Output.all(args.target_url, args.callout_client_id).apply(
-            lambda values: f"api://{_host(values[0])}/{values[1]}"
+            lambda values: callout_resource_id(values[0], values[1])
         )
         uri = azuread.ApplicationIdentifierUri(
             f"{name}-callout-uri",
@@ -111,10 +110,3 @@ class ExternalIdSignUp(pulumi.ComponentResource):
                 "callout_resource_id": self.callout_resource_id,
             }
         )
-
-
-def _host(url: str) -> str:
-    host = urlsplit(url).hostname
-    if not host:
-        raise ValueError(f"the function's URL {url!r} has no host")
-    return host

@@ -2,7 +2,7 @@
 and OpenID endpoints, the token issuers, App ID URIs and scopes, the "run the sign-up flow" URL.
 
 The sibling of B2CTenant (components/b2c_tenant.py), asked the same questions by its platform's wiring
-(components/platforms.py). What differs: no policy in any URL (the
+(platforms/external_id.py). What differs: no policy in any URL (the
 app's link to a sign-up flow picks the flow), App ID URIs are `api://<appId>`, and the custom URL
 domain (Azure Front Door) keeps the tenant id as the path. Pure, standard library only.
 Facts: ../shared/reference/external-id-contract.md §3, §4.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from components import b2c_tenant
 from components.b2c_tenant import JWT_MS
 
 
@@ -57,7 +58,7 @@ class ExternalIdTenant:
         return f"api://{client_id}"
 
     def scope_uri(self, client_id: str, scope: str) -> str:
-        return f"{self.app_id_uri(client_id)}/{scope}"
+        return b2c_tenant.scope_uri(self.app_id_uri(client_id), scope)
 
     def run_user_flow_url(self, client_id: str, redirect_uri: str = JWT_MS) -> str:
         """The sign-up page of the flow linked to `client_id`, with an ID token sent to jwt.ms."""

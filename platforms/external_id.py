@@ -31,7 +31,12 @@ class ExternalIdPlatform:
         in_tenant = pulumi.ResourceOptions(providers=[self.provider])
         apps = Applications(
             "externalid",
-            applications_args(config, sign_in_audience=EXTERNAL_ID_AUDIENCE, callout_resource_app=True),
+            applications_args(
+                config,
+                sign_in_audience=EXTERNAL_ID_AUDIENCE,
+                api_identifier_uri=tenant.app_id_uri,
+                callout_resource_app=True,
+            ),
             opts=in_tenant,
             resource_type="b2c-signup:externalid:Applications",
         )

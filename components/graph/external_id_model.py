@@ -31,6 +31,7 @@ EXTENSION_FIELDS = ("display_name", "target_url", "resource_id", "timeout_ms", "
 # What validateAuthenticationConfiguration judges (the resource app behind resourceId, and that its
 # host is the target's): a change of either is validated again.
 EXTENSION_AUTH_FIELDS = ("target_url", "resource_id")
+_RESOURCE_SCHEME = "api://"
 
 # The built-in user flow attributes of an external tenant, with the label the admin center gives
 # them (entra-docs external-id/customers/concept-user-attributes): the default label of an input.
@@ -305,20 +306,29 @@ def _whole_number(checked: Checked, prop: str, default: int, bounds: tuple[int, 
         checked.fail(prop, f"{prop} {int(value)} must be from {bounds[0]} to {bounds[1]} ({why})")
 
 
+def callout_resource_id(target_url: str, app_id: str) -> str:
+    """The App ID URI Entra asks a token for before each callout: api://<target host>/<appId>, the
+    extension's resource_id and its resource app's identifierUris alike."""
+    host = urlsplit(target_url).hostname
+    if not host:
+        raise ValueError(f"target_url {target_url!r} has no host: the resource id names it")
+    return f"{_RESOURCE_SCHEME}{host}/{app_id}"
+
+
 def resource_id_problem(resource_id: str, target_url: str | None) -> str | None:
     """Why a resource_id will not validate, or None: Graph wants api://<target host>/<appId>
     (IncorrectResourceIdFormat, DomainNameDoesNotMatch), the resource app's identifierUris too."""
     example = "api://func-signup.azurewebsites.net/<resource app client id>"
-    if not resource_id.startswith("api://"):
+    if not resource_id.startswith(_RESOURCE_SCHEME):
         return f"resource_id {resource_id!r} must be api://<host of target_url>/<resource app client id>, e.g. {example}"
-    host, _, app_id = resource_id.removeprefix("api://").partition("/")
+    host, _, app_id = resource_id.removeprefix(_RESOURCE_SCHEME).partition("/")
     if not host or not is_guid(app_id) or "/" in app_id:
         return f"resource_id {resource_id!r} must be api://<host of target_url>/<resource app client id>, e.g. {example}"
     target_host = urlsplit(target_url).hostname if target_url else None
     if target_host and host.lower() != target_host.lower():
         return (
             f"resource_id's host {host!r} must be target_url's host {target_host!r} (Graph refuses "
-            f"DomainNameDoesNotMatch): use api://{target_host}/{app_id}"
+            f"DomainNameDoesNotMatch): use {callout_resource_id(target_url or '', app_id)}"
         )
     return None
 

@@ -191,6 +191,18 @@ def test_extension_inputs_graph_would_refuse_are_refused_by_name(
     assert any(p == prop and fragment in reason for p, reason in failures), failures
 
 
+def test_the_resource_id_the_stack_sets_is_one_graph_accepts_and_the_fix_it_names() -> None:
+    made = rules.callout_resource_id("https://Func-Signup.azurewebsites.net:443/api/validate-signup?x=1", APP)
+    assert made == RESOURCE  # the host alone, as Graph compares it; no port, path or query
+    assert rules.resource_id_problem(made, "https://func-signup.azurewebsites.net/api/x") is None
+    problem = rules.resource_id_problem(
+        f"api://other.example/{APP}", "https://func-signup.azurewebsites.net/api/x"
+    )
+    assert problem is not None and problem.endswith(f"use {RESOURCE}")
+    with pytest.raises(ValueError, match="target_url 'not a url' has no host"):
+        rules.callout_resource_id("not a url", APP)
+
+
 def test_unknown_extension_inputs_pass_a_preview() -> None:
     assert rules.check_extension(extension(resource_id=UNKNOWN, target_url=UNKNOWN)).failures == []
 
