@@ -277,10 +277,6 @@ class TenantIdentity:
     client_secret: pulumi.Output[str] | None = field(default=None, repr=False)
 
 
-# The name existing callers know it by.
-B2CIdentity = TenantIdentity
-
-
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
@@ -296,16 +292,12 @@ class StackConfig:
     flow_secret_lifetime_days: int
     flow_secret_rotation: str
     adopt_existing: bool
-    b2c: TenantIdentity
+    identity: TenantIdentity
     hosting: Hosting
     signup_messages: str = ""  # JSON for the function's SIGNUP_MESSAGES, "" for its built-in texts
     platform: str = B2C
     custom_attributes: tuple[CustomAttribute, ...] = ()
     connector_password_generation: int = FIRST_GENERATION
-
-    @property
-    def identity(self) -> TenantIdentity:
-        return self.b2c
 
     @property
     def policy_id(self) -> str:
@@ -808,7 +800,7 @@ def load(
         flow_secret_lifetime_days=lifetime,
         flow_secret_rotation=rotation,
         adopt_existing=adopt,
-        b2c=TenantIdentity(graph, secret),
+        identity=TenantIdentity(graph, secret),
         hosting=hosting,
         signup_messages=json.dumps(messages, ensure_ascii=False) if messages else "",
         platform=platform,

@@ -63,7 +63,7 @@ def test_defaults_give_the_documented_setup() -> None:
     assert config.connector_step == "postAttributeCollection"
     assert config.flow_redirect_uris == ("https://global.consent.azure-apim.net/redirect",)
     assert config.hosting.python_version == "3.12" and config.hosting.always_ready_instances == 0
-    assert config.b2c.settings.credential == "clientSecret" and SECRET not in repr(config)
+    assert config.identity.settings.credential == "clientSecret" and SECRET not in repr(config)
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_a_missing_client_secret_is_named_without_a_value() -> None:
 
 
 def test_cli_credential_needs_no_client_secret() -> None:
-    assert loaded(secret=None, b2cCredential="azureCli").b2c.settings.credential == "azureCli"
+    assert loaded(secret=None, b2cCredential="azureCli").identity.settings.credential == "azureCli"
 
 
 def test_all_problems_are_reported_at_once() -> None:

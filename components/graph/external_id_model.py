@@ -128,17 +128,6 @@ def is_known_attribute(attribute_id: str) -> bool:
     return attribute_id in BUILT_IN_ATTRIBUTES or bool(model.CUSTOM_ATTRIBUTE_ID.match(attribute_id))
 
 
-def custom_attribute_id(extensions_app_id: str, name: str) -> str:
-    """The id Graph gives a custom attribute: extension_<b2c-extensions-app appId without hyphens>_<name>."""
-    attribute_id = f"extension_{extensions_app_id.replace('-', '')}_{name}"
-    if not model.CUSTOM_ATTRIBUTE_ID.match(attribute_id):
-        raise ValueError(
-            f"{extensions_app_id!r} and {name!r} make no custom attribute id: the app id is the "
-            "b2c-extensions-app's client id (a GUID), the name a letter then letters, digits or _"
-        )
-    return attribute_id
-
-
 def default_label(attribute_id: str) -> str:
     """The label an input shows unless display_name says otherwise: the admin center's for a
     built-in attribute, the attribute's own name for a custom one."""

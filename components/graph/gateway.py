@@ -54,7 +54,7 @@ from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
 from components import deadline, tls
-from components.credentials import B2CSettings, IdentityConfigError, make_b2c_credential
+from components.credentials import B2CSettings, make_b2c_credential
 from components.graph import permissions
 from components.redaction import excerpt, redact
 
@@ -90,12 +90,6 @@ class GraphError(Exception):
 
 class GraphCancelledError(GraphError):
     """The engine is shutting the provider down; no further request is sent."""
-
-
-# The B2C-tenant identity lives in components.credentials; these names stay for their callers.
-GraphSettings = B2CSettings
-GraphConfigError = IdentityConfigError
-make_credential = make_b2c_credential
 
 
 def host_is_stopping() -> bool:

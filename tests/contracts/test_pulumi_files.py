@@ -167,4 +167,4 @@ def test_the_readme_setup_passes_the_programs_own_validation() -> None:
         lambda key: f"b2c-signup:{key}" in secrets,
         present=config,
     )
-    assert loaded.b2c.settings.credential == "clientSecret"
+    assert loaded.identity.settings.credential == "clientSecret"

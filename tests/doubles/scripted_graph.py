@@ -19,7 +19,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
-from components.graph.gateway import GraphGateway, GraphSettings
+from components.credentials import B2CSettings
+from components.graph.gateway import GraphGateway
 from tests.doubles.clock import VirtualClock
 from tools.graph_double import FakeCredential
 from tools.loopback import JsonHandler, serve
@@ -187,14 +188,14 @@ class ScriptedGraph:
 
     # -- a gateway on this server ------------------------------------------------------------
 
-    def settings(self, *, max_wait: float = 20, max_lag: float = 2) -> GraphSettings:
+    def settings(self, *, max_wait: float = 20, max_lag: float = 2) -> B2CSettings:
         config = {
             "b2c-signup:tenantId": TENANT_ID,
             "b2c-signup:b2cClientId": CLIENT_ID,
             "b2c-signup:b2cClientSecret": CLIENT_SECRET,
             "b2c-signup:graphEndpoint": self.endpoint,
         }
-        settings = GraphSettings.from_config(config.get)
+        settings = B2CSettings.from_config(config.get)
         return dataclasses.replace(settings, max_wait_seconds=max_wait, max_lag_seconds=max_lag)
 
     def run(

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from components.graph.gateway import GraphGateway, GraphSettings
+from components.credentials import B2CSettings
+from components.graph.gateway import GraphGateway
 from components.graph.provider import GraphProvider
 from tests.doubles.clock import VirtualClock
 from tools.graph_double import FakeCredential, GraphDouble
@@ -34,7 +35,7 @@ def stack_config(endpoint: str, **extra: str) -> dict[str, str]:
 
 def connect(
     clock: VirtualClock | None = None,
-    credentials: Callable[[GraphSettings], Any] = lambda _settings: FakeCredential(),
+    credentials: Callable[[B2CSettings], Any] = lambda _settings: FakeCredential(),
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Callable[..., GraphGateway]:
     """How a provider under test opens its Graph session: the double's token, a virtual clock."""

@@ -143,13 +143,11 @@ def test_an_input_read_back_equals_the_attribute_it_came_from() -> None:
         assert back == attribute
 
 
-def test_custom_attribute_ids_follow_graphs_rule() -> None:
-    assert rules.custom_attribute_id(APP, "plan") == PLAN
+def test_custom_attributes_are_known_by_graphs_id_form() -> None:
     assert rules.is_known_attribute(PLAN) and rules.is_known_attribute(
         "extension_00000000000000000000000000000000_x"
     )
-    with pytest.raises(ValueError, match="b2c-extensions-app"):
-        rules.custom_attribute_id("not-a-guid", "plan")
+    assert not rules.is_known_attribute("plan") and not rules.is_known_attribute("extension_plan")
 
 
 # -- the extension ------------------------------------------------------------------------------

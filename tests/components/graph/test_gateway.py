@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
+from components.credentials import B2CSettings, IdentityConfigError
 from components.graph.api_connector import ApiConnectorProvider
-from components.graph.gateway import GraphConfigError, GraphError, GraphSettings
+from components.graph.gateway import GraphError
 from components.graph.user_flow import UserFlowProvider
 from tests.components.graph.conftest import (
     CLIENT_ID,
@@ -190,25 +191,23 @@ def test_errors_reach_the_engine_without_a_chained_traceback(graph: GraphDouble)
 )
 def test_configuration_errors_name_the_key(config: dict[str, str], fragment: str) -> None:
     values = {**stack_config("https://graph.microsoft.com"), **config}
-    with pytest.raises(GraphConfigError, match=fragment):
-        GraphSettings.from_config(values.get)
+    with pytest.raises(IdentityConfigError, match=fragment):
+        B2CSettings.from_config(values.get)
 
 
 def test_configuration_never_comes_from_arm_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"ARM_TENANT_ID": TENANT_ID, "ARM_CLIENT_ID": "x", "ARM_CLIENT_SECRET": "y"}.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(GraphConfigError, match="tenantId is not set"):
-        GraphSettings.from_config({}.get)
+    with pytest.raises(IdentityConfigError, match="tenantId is not set"):
+        B2CSettings.from_config({}.get)
 
 
 def test_cli_and_oidc_need_no_client_secret() -> None:
     base = {"b2c-signup:tenantId": TENANT_ID}
-    assert (
-        GraphSettings.from_config({**base, "b2c-signup:b2cCredential": "azureCli"}.get).client_secret is None
-    )
+    assert B2CSettings.from_config({**base, "b2c-signup:b2cCredential": "azureCli"}.get).client_secret is None
     oidc = {**base, "b2c-signup:b2cCredential": "githubOidc", "b2c-signup:b2cClientId": CLIENT_ID}
-    assert GraphSettings.from_config(oidc.get).credential == "githubOidc"
-    settings = GraphSettings.from_config(stack_config("https://graph.microsoft.com").get)
+    assert B2CSettings.from_config(oidc.get).credential == "githubOidc"
+    settings = B2CSettings.from_config(stack_config("https://graph.microsoft.com").get)
     assert CLIENT_SECRET not in repr(settings)
 
 
