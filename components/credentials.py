@@ -1,15 +1,15 @@
 """Both identities the project signs in with, and the origin rules that guard where their tokens go.
 
-- The B2C-tenant identity (B2CSettings): Graph and the azuread provider, from this project's
-  stack config, never from the ARM_* variables azure-native reads.
+- The tenant identity (B2CSettings, named for the first platform; the same b2c* keys sign in to an
+  External ID tenant): Graph and the azuread provider, from this project's stack config, never
+  from the ARM_* variables azure-native reads.
 - The subscription identity (SubscriptionSettings): as azure-native finds it (its config, then
   ARM_*), for One Deploy and the teardown's Key Vault purge.
 - "https, or http only on loopback" (its one owner is functions/origins.py, which the function
   applies to its key URLs): the Graph endpoint, the SCM site, redirect URIs.
 
 Standard library at import time (the policy pack imports the redirect rule), azure-identity and
-httpx only when a credential is made. A second identity platform (Entra External ID) would add
-its settings here.
+httpx only when a credential is made.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def redirect_uri_problem(uri: str) -> str | None:
 
 @dataclass(frozen=True)
 class B2CSettings:
-    """What Graph calls and the azuread provider need to sign in to the B2C tenant."""
+    """What Graph calls and the azuread provider need to sign in to the tenant (B2C or External ID)."""
 
     tenant_id: str
     credential: str = DEFAULT_CREDENTIAL

@@ -175,7 +175,7 @@ def package_for_deploy(
     environ: Mapping[str, str] = os.environ,
 ) -> Package:
     """The package to publish: B2C_SIGNUP_PACKAGE's zip if set, else the cached build of these
-    sources, else a new build (pip, once per change of the function)."""
+    sources, else a new build (uv, once per change of the function)."""
     prebuilt = environ.get(PREBUILT_ENV)
     if prebuilt:
         path = Path(prebuilt)

@@ -33,7 +33,7 @@ from components.azure_roles import (
 )
 from components.code_deployment import FunctionCodeDeployment
 from components.packaging import PYTHON_VERSIONS
-from functions import app_settings, web_api_spec
+from functions import app_settings
 
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 PASSWORD_SECRET_NAME = "basic-auth-password"  # noqa: S105 - the Key Vault secret's name, not a secret
@@ -148,7 +148,7 @@ class SignupFunctionArgs:
     package_sha256: str
     signup_messages: str = ""  # SIGNUP_MESSAGES: texts by language; "" for the built-in ones
     # The web API's token check by field (issuer, audience, scope, policy, jwks_url); the app
-    # settings they become are named in functions/web_api_spec.py. Empty: the web API answers 503.
+    # settings they become are named in functions/app_settings.py. Empty: the web API answers 503.
     token_validation: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -220,7 +220,7 @@ class SignupFunction(pulumi.ComponentResource):
 
         self.function_base_url = pulumi.Output.concat("https://", app.default_host_name)
         self.validate_signup_url = pulumi.Output.concat(self.function_base_url, "/", VALIDATE_ROUTE)
-        self.web_api_base_url = pulumi.Output.concat(self.function_base_url, web_api_spec.BASE_PATH)
+        self.web_api_base_url = pulumi.Output.concat(self.function_base_url, app_settings.BASE_PATH)
         self.app_name = app.name
         self.identity_principal_id = identity.principal_id
         self.key_vault_uri = (

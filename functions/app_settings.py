@@ -49,3 +49,4 @@ REALM = "b2c-signup"
 ROUTE_PREFIX = "api"
 GATE_ROUTE = "validate-signup"
 GATE_PATH = f"{ROUTE_PREFIX}/{GATE_ROUTE}"  # what the tenant calls: https://<app host>/<GATE_PATH>
+BASE_PATH = f"/{ROUTE_PREFIX}"  # the web API's base path (web_api_spec's routes are below it)

@@ -1,12 +1,12 @@
 """The web API's operations, described once: the function serves these routes and the Power
 Automate connector (components/flow_connector.py) turns them into actions. Plain data, no
-imports, so describing the API costs the sign-up gate nothing at start-up."""
+imports, so describing the API costs the sign-up gate nothing at start-up. The routes are below
+the host's route prefix (app_settings.ROUTE_PREFIX)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-BASE_PATH = "/api"
 ME = {
     "route": "me",
     "method": "get",

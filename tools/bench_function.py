@@ -181,8 +181,8 @@ def _entra_fixture() -> tuple[Any, Any, dict[str, str]]:
     """A signing key, a loopback JWKS publishing it, and the External ID settings pointing there."""
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    from tools.local_entra import local_jwks
     from tools.loopback import JsonHandler, serve
-    from tools.simulate_signup import local_jwks
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwks = local_jwks(key)
@@ -202,7 +202,8 @@ def _entra_fixture() -> tuple[Any, Any, dict[str, str]]:
 
 
 def _callout_request(key: Any) -> tuple[str, bytes]:
-    from tools.simulate_signup import callout_event, mint_local_token
+    from tools.local_entra import mint_local_token
+    from tools.simulate_signup import callout_event
 
     token = mint_local_token(key, ENTRA_TENANT, ENTRA_AUDIENCE, lifetime=3600)
     body = callout_event(

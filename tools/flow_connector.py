@@ -28,7 +28,7 @@ from components.flow_connector import (
     imported_operations,
     web_api_operations,
 )
-from functions import web_api_spec
+from functions import app_settings
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # Without --paths-from the API is ours, perhaps behind a custom domain (--api-host).
         operations = web_api_operations(settings)
-        base_path = base_path or own_api.path or web_api_spec.BASE_PATH
+        base_path = base_path or own_api.path or app_settings.BASE_PATH
 
     args.out.mkdir(parents=True, exist_ok=True)
     files = {

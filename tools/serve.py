@@ -15,7 +15,7 @@ External ID calls it, with a local stand-in for the tenant: it publishes the JWK
 signing key at http://127.0.0.1:<port>/.local-entra/<tenant>/discovery/v2.0/keys and, unless set
 already, points ENTRA_TENANT_ID, ENTRA_CALLOUT_AUDIENCE and ENTRA_JWKS_URL at it, so that
 `python -m tools.simulate_signup --platform externalId` (which signs with the private half, made
-on first use in .build/local-entra/) is let in. See tools/simulate_signup.py.
+on first use in .build/local-entra/) is let in. See tools/local_entra.py.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from functions import app_settings
-from tools import FUNCTIONS_DIR
-from tools import simulate_signup as local_entra
+from tools import FUNCTIONS_DIR, local_entra
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
 # Our functions take JSON far below this; the Functions host's own limit (100 MB) only lets a

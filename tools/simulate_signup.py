@@ -11,7 +11,7 @@ a command line.
 External ID (`--platform externalId`) posts Entra's OnAttributeCollectionSubmit event with a
 bearer token. Only Entra can mint the token a deployed function accepts, so locally the token is
 signed with a local key instead: `python -m tools.serve --platform externalId` publishes that
-key's JWKS and points the function at it (tenant LOCAL_TENANT_ID, audience LOCAL_AUDIENCE), and
+key's JWKS and points the function at it (tools/local_entra.py: its tenant and audience), and
 this command signs with its private half. The key is made on first use by either command, in
 .build/local-entra/ (never committed), so a new user needs two commands and no Azure:
 
@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -43,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.app_settings import PLATFORM_B2C, PLATFORM_EXTERNAL_ID, PLATFORMS
-from tools import PROJECT_DIR
+from tools.local_entra import DEFAULT_LOCAL_KEY, LOCAL_TENANT_ID, local_signing_key, mint_local_token
 
 STEPS = ("PostAttributeCollection", "PostFederationSignup")
 # The step as stack config (and Graph) spell it, or as B2C sends it in the claim, in any case.
@@ -64,12 +62,6 @@ B2C_TIMEOUT_SECONDS = 20.0
 # Entra waits at most 2 s for a custom extension; a slower gate fails there whatever it answers.
 ENTRA_TIMEOUT_SECONDS = 2.0
 
-# The local stand-in for an External ID tenant: tools.serve trusts this key for this tenant and
-# audience, and this command signs with it. Only the claims Entra puts in the callout's token.
-LOCAL_TENANT_ID = "00000000-0000-4000-8000-00000000e1d0"
-LOCAL_AUDIENCE = "00000000-0000-4000-8000-0000000a0d1e"  # the extension's resource app, locally
-ENTRA_EXTENSIONS_APP_ID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
-DEFAULT_LOCAL_KEY = PROJECT_DIR / ".build" / "local-entra" / "signing-key.pem"
 CALLOUT_DATA_TYPE = "microsoft.graph.onAttributeCollectionSubmitCalloutData"
 RESPONSE_DATA_TYPE = "microsoft.graph.onAttributeCollectionSubmitResponseData"
 ACTION_TYPE = "microsoft.graph.attributeCollectionSubmit."
@@ -197,67 +189,6 @@ def simulate(url: str, claims: dict[str, Any], username: str | None, password: s
 
 
 # -- External ID ----------------------------------------------------------------------------------
-
-
-def local_signing_key(path: Path = DEFAULT_LOCAL_KEY) -> Any:
-    """The local tenant's RSA key, made (readable by its owner only) on first use."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        # Created exclusively: two commands starting at once keep whichever key was written first.
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(pem)
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
-def _public_jwk(key: Any) -> dict[str, Any]:
-    import jwt
-
-    return dict(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())))
-
-
-def local_kid(key: Any) -> str:
-    """The key's JWK thumbprint (RFC 7638): a new key is a new kid."""
-    members = {name: value for name, value in _public_jwk(key).items() if name in ("e", "kty", "n")}
-    canonical = json.dumps(members, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
-
-
-def local_jwks(key: Any) -> dict[str, Any]:
-    """The JWKS publishing the local key, as a tenant publishes its keys."""
-    return {"keys": [{**_public_jwk(key), "kid": local_kid(key), "use": "sig"}]}
-
-
-def mint_local_token(
-    key: Any, tenant_id: str = LOCAL_TENANT_ID, audience: str = LOCAL_AUDIENCE, lifetime: int = 300
-) -> str:
-    """A token as Entra mints it for the custom extension: v2, issued by the tenant's ciamlogin
-    authority for the extension's resource app, to Entra's custom-extension app (azp)."""
-    import jwt
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://{tenant_id}.ciamlogin.com/{tenant_id}/v2.0",
-        "aud": audience,
-        "azp": ENTRA_EXTENSIONS_APP_ID,
-        "tid": tenant_id,
-        "iat": now,
-        "nbf": now,
-        "exp": now + lifetime,
-        "ver": "2.0",
-    }
-    return str(jwt.encode(claims, key, algorithm="RS256", headers={"kid": local_kid(key)}))
 
 
 def callout_event(email: str, locale: str, tenant_id: str, client_id: str) -> dict[str, Any]:

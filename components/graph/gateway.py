@@ -574,13 +574,13 @@ class GraphGateway:
             return GraphError(
                 f"Microsoft Graph refused the credential of {self.settings.describe_identity()} while {describe} "
                 f"({status}). Check b2c-signup:b2cClientId and b2c-signup:b2cClientSecret (pulumi config set "
-                "--secret b2c-signup:b2cClientSecret ...), and that the app is registered in the B2C tenant.",
+                "--secret b2c-signup:b2cClientSecret ...), and that the app is registered in the tenant the stack deploys to.",
                 401,
             )
         if failure.status == 403:
             return GraphError(
                 f"Microsoft Graph denied {describe} ({status}): the app {self.settings.client_id or ''} needs the "
-                f"Microsoft Graph application permission {permission}, with admin consent granted in the B2C tenant "
+                f"Microsoft Graph application permission {permission}, with admin consent granted in the tenant "
                 f"{self.settings.tenant_id} (App registrations > API permissions > Grant admin consent).",
                 403,
             )

@@ -96,7 +96,7 @@ def test_a_b2c_gate_refuses_an_entra_call(server: LocalServer, key: Path) -> Non
 
 
 def test_the_local_tenant_publishes_its_key(entra: LocalServer, key: Path) -> None:
-    from tools.simulate_signup import LOCAL_TENANT_ID, local_kid, local_signing_key
+    from tools.local_entra import LOCAL_TENANT_ID, local_kid, local_signing_key
 
     origin = entra.url.split("/api/")[0]
     url = f"{origin}/.local-entra/{LOCAL_TENANT_ID}/discovery/v2.0/keys"
