@@ -40,6 +40,7 @@ from pulumi.runtime.rpc import UNKNOWN  # what check receives for a value not kn
 
 from components.credentials import (
     OidcUnavailableError,
+    PickledUnconfigured,
     SubscriptionSettings,
     make_subscription_credential,
     origin_problem,
@@ -78,7 +79,7 @@ def check_scm_url(url: str) -> str | None:
     return None
 
 
-class FunctionCodeDeploymentProvider(ResourceProvider):
+class FunctionCodeDeploymentProvider(PickledUnconfigured, ResourceProvider):
     # How a call gets its ARM token, and the clock and sleep a publish spends its budget on. Class
     # attributes, never pickled into state; tests set them on an instance.
     credentials: Callable[[SubscriptionSettings], TokenCredential] = staticmethod(

@@ -232,6 +232,16 @@ def make_subscription_credential(settings: SubscriptionSettings) -> TokenCredent
 # -- what both share ------------------------------------------------------------------------------
 
 
+class PickledUnconfigured:
+    """For a dynamic provider that signs in with what `configure` gives it. The engine stores the
+    pickled provider in state as it is and configures every provider it unpickles, so the pickle
+    holds a fresh instance's state: not the settings `configure` learnt (a client secret among
+    them), nor a seam a test set on the instance."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(type(self)().__dict__)
+
+
 def github_oidc_assertion() -> str:
     """Exchange the GitHub Actions OIDC request token for an assertion Entra accepts.
 

@@ -8,19 +8,20 @@ from typing import Any, TypeVar
 
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
 
-from components.credentials import B2CSettings, IdentityConfigError
+from components.credentials import B2CSettings, IdentityConfigError, PickledUnconfigured
 from components.graph.gateway import GraphError, GraphGateway
 from components.graph.model import Checked
 
 T = TypeVar("T")
 
 
-class GraphProvider(ResourceProvider):
+class GraphProvider(PickledUnconfigured, ResourceProvider):
     """Base of the Graph dynamic providers.
 
     The engine unpickles the provider in its own process and calls `configure` there with the
     stack's decrypted config; settings are kept from then on. Nothing secret is held at
-    construction, so the serialized provider in state carries no credential.
+    construction, and a configured provider pickles without its settings, so the serialized
+    provider in state carries no credential.
     """
 
     # How a call opens its Graph session. A class attribute, so it is never pickled into state;

@@ -148,8 +148,8 @@ def test_check_names_the_field(
 
 
 def test_the_provider_survives_the_engine_round_trip(kudu: OneDeployDouble, package: Path) -> None:
-    provider()  # a provider configured with a secret in this process; the blob must still not carry it
-    blob = serialize_provider(FunctionCodeDeploymentProvider())
+    # A provider configured with a secret in this process: the blob must still not carry it.
+    blob = serialize_provider(provider())
     assert ARM_SECRET.encode() not in base64.b64decode(blob) and TOKEN.encode() not in base64.b64decode(blob)
     done = run_in_engine(blob, {}, inputs(kudu, package))
     assert done["id"] == kudu.deployment_id and len(kudu.publishes) == 1

@@ -19,13 +19,31 @@ PASSWORD = "Connector-Passw0rd-7f3a"
 
 
 def test_serialized_providers_carry_no_credentials_or_passwords(graph: GraphDouble) -> None:
-    # Providers configured in this process hold the client secret; the blobs must still not.
-    configured(ApiConnectorProvider(), graph.endpoint)
-    configured(UserFlowProvider(), graph.endpoint)
-    for provider in (ApiConnectorProvider(), UserFlowProvider()):
+    # Even a provider configured in this process, holding the client secret, leaves it out of the
+    # blob: the engine stores the blob in state as it is.
+    for provider in (
+        ApiConnectorProvider(),
+        UserFlowProvider(),
+        CustomExtensionProvider(),
+        SignUpFlowProvider(),
+    ):
+        configured(provider, graph.endpoint)
         raw = base64.b64decode(serialize_provider(provider))
         for secret in (CLIENT_SECRET, PASSWORD, TOKEN, "b2cClientSecret"):
-            assert secret.encode() not in raw
+            assert secret.encode() not in raw, (type(provider).__name__, secret)
+
+
+def test_a_configured_provider_after_the_round_trip_needs_configuring_again(graph: GraphDouble) -> None:
+    provider = configured(ApiConnectorProvider(), graph.endpoint)
+    blob = serialize_provider(provider)
+    inputs = {
+        "display_name": "gate",
+        "target_url": "https://f.example/api/validate-signup",
+        "username": "b2c",
+        "password": PASSWORD,
+    }
+    connector = run_in_engine(blob, stack_config(graph.endpoint), inputs)
+    assert connector["read"]["connector_id"] == connector["id"]
 
 
 def test_both_providers_work_after_the_round_trip(graph: GraphDouble) -> None:
