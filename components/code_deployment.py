@@ -150,18 +150,31 @@ class FunctionCodeDeploymentProvider(PickledUnconfigured, ResourceProvider):
             raise OneDeployError(
                 f"The function package {path} changed after the plan was made (its SHA-256 differs): run `pulumi up` again."
             )
-        try:
-            token = self.credentials(self._settings).get_token(MANAGEMENT_SCOPE).token
-        except (ClientAuthenticationError, OidcUnavailableError) as exc:
-            raise OneDeployError(
-                f"Could not get an Entra token for One Deploy as {self._settings.describe()}: {str(exc).splitlines()[0]}"
-            ) from None
-        secrets = (token, self._settings.client_secret or "")
         deadline = Deadline(float(props["timeout_seconds"]), self.clock)
+        secrets = [self._settings.client_secret or ""]
 
         async def publish() -> str:
+            # The token comes out of the publish's budget: `az` or a token endpoint that never
+            # answers would otherwise hold `pulumi up` without end.
+            credential = self.credentials(self._settings)
+            try:
+                token = await deadline.in_thread(
+                    lambda: credential.get_token(MANAGEMENT_SCOPE).token,
+                    "getting an Entra token for One Deploy",
+                )
+            except (ClientAuthenticationError, OidcUnavailableError) as exc:
+                raise OneDeployError(
+                    f"Could not get an Entra token for One Deploy as {self._settings.describe()}: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from None
+            except DeadlineExceededError as exc:
+                raise OneDeployError(
+                    f"{exc}, signing in as {self._settings.describe()}. Check that `az account show` "
+                    "answers (or the ARM_* / OIDC settings) and run `pulumi up` again."
+                ) from None
+            secrets.append(token)
             async with TokenSession(
-                props["scm_url"], token, deadline, name="the SCM site", secrets=secrets[1:]
+                props["scm_url"], token, deadline, name="the SCM site", secrets=tuple(secrets[:1])
             ) as session:
                 return await _Publisher(session, float(props["poll_seconds"]), self.sleep).publish(data)
 
@@ -169,7 +182,7 @@ class FunctionCodeDeploymentProvider(PickledUnconfigured, ResourceProvider):
             return asyncio.run(publish())
         except OneDeployError as exc:
             # Every text a Kudu reply brought (status texts, log lines, error pages) passes here.
-            raise OneDeployError(redact(str(exc), secrets)) from None
+            raise OneDeployError(redact(str(exc), tuple(secrets))) from None
 
 
 class _Publisher:

@@ -14,8 +14,10 @@ Standard library only; the clock is injectable so tests spend budgets without wa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -69,6 +71,26 @@ class Deadline:
             return await asyncio.wait_for(work, timeout=left)
         except TimeoutError:
             raise DeadlineExceededError(what, self.budget) from None
+
+    async def in_thread(self, call: Callable[[], T], what: str) -> T:
+        """`within` for a blocking call: a sync credential's get_token (the az CLI, a token endpoint
+        over HTTP) has no budget of its own. The call runs on a daemon thread that is given up at
+        the deadline, not waited for: asyncio's default executor would hold the process at exit
+        until the call ended, however long that is."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = call()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting side as it is
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name=f"deadline: {what}"[:60], daemon=True).start()
+        return await self.within(asyncio.wrap_future(future), what)
 
 
 def backoff(attempt: int, *, base: float = 0.25, cap: float = MAX_BACKOFF_SECONDS) -> float:

@@ -280,11 +280,7 @@ class AzureCleaner:
 
     def purge_vault(self, vault: Vault, budget: float) -> bool:
         """Purge a soft-deleted vault; False when it never showed up as deleted."""
-        token = (
-            self.arm_credentials(SubscriptionSettings.from_config(lambda _key: None))
-            .get_token(MANAGEMENT_SCOPE)
-            .token
-        )
+        credential = self.arm_credentials(SubscriptionSettings.from_config(lambda _key: None))
         deadline = Deadline(budget, self.clock)
         action = f"purging Key Vault {vault.name}"
         path = (
@@ -293,6 +289,10 @@ class AzureCleaner:
         )
 
         async def purge() -> bool:
+            # The token comes out of the purge's budget: an `az` that never answers would hold the run.
+            token = await deadline.in_thread(
+                lambda: credential.get_token(MANAGEMENT_SCOPE).token, f"getting an Entra token for {action}"
+            )
             async with TokenSession(self.arm_endpoint, token, deadline, name="Azure Resource Manager") as arm:
                 attempt, last = 0, ""
                 while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,30 @@ def test_a_deployment_beyond_the_bound_fails_and_says_how_long(kudu: OneDeployDo
     props = inputs(kudu, package, timeout_seconds=30, poll_seconds=1)
     with pytest.raises(OneDeployError, match=r"did not finish within 30 s \(last: status 1 Building\)"):
         deployer.create(props)
+
+
+def test_a_token_that_never_comes_ends_within_the_publish_budget(
+    kudu: OneDeployDouble, package: Path
+) -> None:
+    release = threading.Event()
+
+    class HungCredential:  # `az account get-access-token` that never returns
+        def get_token(self, *_: str, **__: Any) -> AccessToken:
+            release.wait(30)
+            return AccessToken(TOKEN, int(time.time()) + 3600)
+
+    deployer = provider()
+    deployer.credentials = lambda _settings: HungCredential()  # type: ignore[method-assign,assignment,return-value]
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            OneDeployError,
+            match=r"getting an Entra token for One Deploy: no answer within .*`az account show`",
+        ):
+            deployer.create({**inputs(kudu, package), "timeout_seconds": 0.1})
+        assert time.monotonic() - started < 1.0 and kudu.publishes == []
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize(

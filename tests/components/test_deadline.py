@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -38,6 +40,34 @@ def test_within_cancels_work_that_outlives_the_budget_in_real_time() -> None:
         asyncio.run(Deadline(0.2).within(trickle(), "reading the reply"))
     assert time.monotonic() - started < 1.0
     assert cancelled == [True]
+
+
+def test_a_blocking_call_that_never_returns_is_given_up_at_the_deadline() -> None:
+    release = threading.Event()  # an `az account get-access-token` that hangs
+
+    async def run() -> str:
+        return await Deadline(0.1).in_thread(lambda: "token" if release.wait(30) else "", "getting a token")
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeadlineExceededError, match="getting a token: no answer within"):
+            asyncio.run(run())  # asyncio.run returns: the thread is not waited for at exit
+        assert time.monotonic() - started < 1.0
+    finally:
+        release.set()
+
+
+def test_a_blocking_call_within_the_budget_gives_its_result_or_its_error() -> None:
+    async def run(call: Callable[[], str]) -> str:
+        return await Deadline(5).in_thread(call, "getting a token")
+
+    assert asyncio.run(run(lambda: "token")) == "token"
+
+    def refused() -> str:
+        raise PermissionError("AADSTS7000215: invalid client secret")
+
+    with pytest.raises(PermissionError, match="AADSTS7000215"):
+        asyncio.run(run(refused))
 
 
 def test_within_refuses_to_start_once_the_budget_is_spent() -> None:

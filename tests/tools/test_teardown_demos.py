@@ -4,6 +4,8 @@ loopback doubles of Graph and ARM."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,6 +232,31 @@ def test_purging_a_soft_deleted_vault_through_arm(arm: tuple[str, list[str]]) ->
         == f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv-deleted/purge?api-version=2023-07-01"
     )
     assert cleaner.purge_vault(Vault(SUBSCRIPTION, "westeurope", "kv-never"), 60) is False
+
+
+def test_a_token_that_never_comes_ends_the_purge_within_its_budget(arm: tuple[str, list[str]]) -> None:
+    release = threading.Event()
+
+    class HungToken:  # `az account get-access-token` that never returns
+        def get_token(self, *_: str) -> Any:
+            release.wait(30)
+            return type("T", (), {"token": "arm-token"})()
+
+    endpoint, seen = arm
+    cleaner = teardown_demos.AzureCleaner(
+        arm_endpoint=endpoint,
+        wait_seconds=0,
+        arm_credentials=lambda _settings: HungToken(),  # type: ignore[arg-type,return-value]
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(
+            teardown_demos.PurgeError, match="getting an Entra token for purging Key Vault kv-deleted"
+        ):
+            cleaner.purge_vault(Vault(SUBSCRIPTION, "westeurope", "kv-deleted"), 0.1)
+        assert time.monotonic() - started < 1.0 and seen == []
+    finally:
+        release.set()
 
 
 class FakeDemoBackend:
