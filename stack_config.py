@@ -181,7 +181,10 @@ KEYS: dict[str, Key] = {
         example=f"{DEFAULT_REDIRECT_URI}/<connector-name>",
     ),
     "flowSecretLifetimeDays": Key(
-        "integer", "Lifetime of the Flow client secret in days (1 to 730).", 180, example="180"
+        "integer",
+        f"Lifetime of the Flow client secret in days (1 to {MAX_CLIENT_SECRET_DAYS}).",
+        180,
+        example="180",
     ),
     "flowSecretRotation": Key(
         "string",
